@@ -1,0 +1,298 @@
+//! Local guards: one cleanup each, stored on the stack frame, no allocation
+//! and no dynamic dispatch. The macros expand to these.
+
+use core::cell::Cell;
+use core::fmt;
+use core::mem::ManuallyDrop;
+
+use crate::unwind::{PanicBaseline, run_in_drop};
+use crate::{Outcome, When};
+
+/// Runs a closure when dropped, whatever the outcome: the guard behind
+/// [`defer!`](crate::defer).
+///
+/// Like `scopeguard::guard((), |_| ...)`, with two differences: a panic from
+/// the closure while the thread is already unwinding is discarded instead of
+/// aborting the process, and the guard can be [cancelled](Defer::cancel) or
+/// [run early](Defer::run).
+///
+/// ```
+/// use std::cell::RefCell;
+/// use exitstack::Defer;
+///
+/// let log = RefCell::new(Vec::new());
+/// {
+///     let _first = Defer::new(|| log.borrow_mut().push("first registered"));
+///     let _second = Defer::new(|| log.borrow_mut().push("second registered"));
+///     log.borrow_mut().push("body");
+/// }
+/// assert_eq!(*log.borrow(), ["body", "second registered", "first registered"]);
+/// ```
+#[must_use = "a guard runs its cleanup when dropped: bound to `_` it runs at once"]
+pub struct Defer<F: FnOnce()> {
+    f: ManuallyDrop<F>,
+}
+
+impl<F: FnOnce()> Defer<F> {
+    /// A guard that calls `f` when it goes out of scope.
+    #[inline]
+    pub const fn new(f: F) -> Self {
+        Defer {
+            f: ManuallyDrop::new(f),
+        }
+    }
+
+    /// Disarms the guard: `f` never runs, and what it captured is dropped now.
+    ///
+    /// ```
+    /// let mut ran = false;
+    /// let guard = exitstack::Defer::new(|| ran = true);
+    /// guard.cancel();
+    /// assert!(!ran);
+    /// ```
+    #[inline]
+    pub fn cancel(self) {
+        drop(self.into_inner());
+    }
+
+    /// Runs the cleanup now instead of at the end of the scope.
+    ///
+    /// ```
+    /// let mut count = 0;
+    /// exitstack::Defer::new(|| count += 1).run();
+    /// assert_eq!(count, 1);
+    /// ```
+    #[inline]
+    pub fn run(self) {
+        (self.into_inner())();
+    }
+
+    #[inline]
+    fn into_inner(self) -> F {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped (it is `ManuallyDrop`), so `f` is
+        // taken exactly once and never touched again.
+        unsafe { ManuallyDrop::take(&mut this.f) }
+    }
+}
+
+impl<F: FnOnce()> Drop for Defer<F> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `drop` runs at most once and `into_inner` (the only other
+        // taker) forgets `self`, so `f` is still there and is taken once.
+        let f = unsafe { ManuallyDrop::take(&mut self.f) };
+        run_in_drop(f);
+    }
+}
+
+impl<F: FnOnce()> fmt::Debug for Defer<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Defer").finish_non_exhaustive()
+    }
+}
+
+/// The outcome record of one function body: whether it returned an `Err`.
+///
+/// `#[exitstack::scope]` makes one per function and marks it on every `Err`
+/// return, so that [`Guard`]s made with [`Guard::scoped`] (and the macros'
+/// `on_error` / `on_failure` variants) can see [`Outcome::Error`]. Made by
+/// hand, it lets plain code do the same:
+///
+/// ```
+/// use std::cell::Cell;
+/// use exitstack::{Guard, Scope, When};
+///
+/// fn parse(input: &str, rolled_back: &Cell<bool>) -> Result<i32, std::num::ParseIntError> {
+///     let scope = Scope::new();
+///     let _undo = Guard::scoped(&scope, When::Error, |_| rolled_back.set(true));
+///     scope.check(input.parse::<i32>())
+/// }
+///
+/// let rolled_back = Cell::new(false);
+/// assert!(parse("12", &rolled_back).is_ok());
+/// assert!(!rolled_back.get());
+/// assert!(parse("twelve", &rolled_back).is_err());
+/// assert!(rolled_back.get());
+/// ```
+#[derive(Debug, Default)]
+pub struct Scope {
+    error: Cell<bool>,
+}
+
+impl Scope {
+    /// A scope that has not failed (yet).
+    #[must_use]
+    pub const fn new() -> Self {
+        Scope {
+            error: Cell::new(false),
+        }
+    }
+
+    /// Records that the scope is ending with an error: guards of this scope
+    /// that are dropped from now on see [`Outcome::Error`] (unless a panic
+    /// is unwinding, which wins).
+    #[inline]
+    pub fn mark_error(&self) {
+        self.error.set(true);
+    }
+
+    /// Whether [`mark_error`](Scope::mark_error) was called.
+    #[must_use]
+    #[inline]
+    pub fn is_error(&self) -> bool {
+        self.error.get()
+    }
+
+    /// Passes `result` through, marking the scope as failed if it is an `Err`.
+    /// Wrap the value a function returns in it (or let `#[exitstack::scope]`
+    /// do it for every `return`, `?` and tail expression).
+    ///
+    /// # Errors
+    ///
+    /// Returns `result` unchanged.
+    #[inline]
+    pub fn check<T, E>(&self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_err() {
+            self.mark_error();
+        }
+        result
+    }
+}
+
+/// A cleanup that knows how its scope ended and runs only on the outcomes its
+/// [`When`] names: Zig's `errdefer`, D's `scope(success)` / `scope(failure)`.
+///
+/// The closure receives the [`Outcome`]. Without a [`Scope`], a guard can
+/// tell `Success` from `Panic`; with one ([`Guard::scoped`]) it also sees
+/// `Error`.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use exitstack::{Guard, When};
+///
+/// let log = RefCell::new(Vec::new());
+/// let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+///     let _ok = Guard::new(When::Success, |_| log.borrow_mut().push("committed"));
+///     let _bad = Guard::new(When::Panic, |_| log.borrow_mut().push("rolled back"));
+///     panic!("disk full");
+/// }));
+/// assert!(result.is_err());
+/// assert_eq!(*log.borrow(), ["rolled back"]);
+/// ```
+#[must_use = "a guard runs its cleanup when dropped: bound to `_` it runs at once"]
+pub struct Guard<'s, F: FnOnce(Outcome)> {
+    f: ManuallyDrop<F>,
+    when: When,
+    baseline: PanicBaseline,
+    scope: Option<&'s Scope>,
+}
+
+impl<F: FnOnce(Outcome)> Guard<'static, F> {
+    /// A guard that calls `f` at the end of the scope if the outcome matches
+    /// `when`. It sees `Success` or `Panic`; for `Error`, use
+    /// [`Guard::scoped`].
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if `when` is [`When::Error`]: without a [`Scope`] no
+    /// error is ever observed, so the cleanup could never run.
+    #[inline]
+    pub fn new(when: When, f: F) -> Self {
+        debug_assert!(
+            when != When::Error,
+            "Guard::new(When::Error, ..) can never run: use Guard::scoped with a Scope"
+        );
+        Guard {
+            f: ManuallyDrop::new(f),
+            when,
+            baseline: PanicBaseline::now(),
+            scope: None,
+        }
+    }
+}
+
+impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
+    /// A guard that also sees [`Outcome::Error`] once `scope` is
+    /// [marked](Scope::mark_error).
+    #[inline]
+    pub fn scoped(scope: &'s Scope, when: When, f: F) -> Self {
+        Guard {
+            f: ManuallyDrop::new(f),
+            when,
+            baseline: PanicBaseline::now(),
+            scope: Some(scope),
+        }
+    }
+
+    /// The outcome the guard would see if its scope ended now.
+    ///
+    /// ```
+    /// use exitstack::{Guard, Outcome, When};
+    /// let guard = Guard::new(When::Always, |_| {});
+    /// assert_eq!(guard.outcome(), Outcome::Success);
+    /// # guard.cancel();
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn outcome(&self) -> Outcome {
+        match self.baseline.outcome() {
+            Outcome::Success if self.scope.is_some_and(Scope::is_error) => Outcome::Error,
+            outcome => outcome,
+        }
+    }
+
+    /// Disarms the guard: the cleanup never runs, and what it captured is
+    /// dropped now.
+    #[inline]
+    pub fn cancel(self) {
+        drop(self.into_inner());
+    }
+
+    /// Runs the cleanup now, whatever its [`When`], with the outcome as known
+    /// so far (normally [`Outcome::Success`]).
+    ///
+    /// ```
+    /// use exitstack::{Guard, Outcome, When};
+    /// let mut seen = None;
+    /// Guard::new(When::Panic, |outcome| seen = Some(outcome)).run();
+    /// assert_eq!(seen, Some(Outcome::Success));
+    /// ```
+    #[inline]
+    pub fn run(self) {
+        let outcome = self.outcome();
+        (self.into_inner())(outcome);
+    }
+
+    #[inline]
+    fn into_inner(self) -> F {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so `f` is taken exactly once.
+        unsafe { ManuallyDrop::take(&mut this.f) }
+    }
+}
+
+impl<F: FnOnce(Outcome)> Drop for Guard<'_, F> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `drop` runs at most once and `into_inner` forgets `self`,
+        // so `f` is still there and is taken once.
+        let f = unsafe { ManuallyDrop::take(&mut self.f) };
+        let outcome = self.outcome();
+        if self.when.matches(outcome) {
+            run_in_drop(move || f(outcome));
+        } else {
+            // Not running it still drops what it captured, which may panic.
+            run_in_drop(move || drop(f));
+        }
+    }
+}
+
+impl<F: FnOnce(Outcome)> fmt::Debug for Guard<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("when", &self.when)
+            .field("outcome", &self.outcome())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,1 @@
+//! `macro_rules!` macros (owned by the macros work).

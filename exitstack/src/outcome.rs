@@ -1,0 +1,110 @@
+//! How a scope ended, and which outcomes a cleanup runs on.
+
+use core::fmt;
+
+/// How a scope ended, as a cleanup sees it.
+///
+/// * `Panic` is decided against a baseline taken when the stack or guard was
+///   created: a guard made inside a `Drop` that runs during unwinding still
+///   sees `Success` when its own scope ends normally.
+/// * `Error` is never guessed: it comes from an observed `Err` — the closure
+///   of [`ExitStack::scope`](crate::ExitStack::scope) returning one, a function
+///   under `#[exitstack::scope]` returning one, or a caller saying so with
+///   [`ExitStack::close_with`](crate::ExitStack::close_with) or
+///   [`Scope::mark_error`](crate::Scope::mark_error).
+///
+/// Without the `std` feature a panic cannot be observed, so `Panic` is never
+/// reported.
+///
+/// ```
+/// use exitstack::Outcome;
+///
+/// assert!(Outcome::Error.is_failure());
+/// assert!(!Outcome::Success.is_failure());
+/// assert_eq!(Outcome::Panic.to_string(), "panic");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The scope ended normally: fell off its end, `return`ed or `break`ed
+    /// with anything but an observed `Err`.
+    Success,
+    /// The scope returned an `Err` (or was marked as failed by hand).
+    Error,
+    /// The scope is unwinding from a panic that started inside it.
+    Panic,
+}
+
+impl Outcome {
+    /// `true` for [`Outcome::Error`] and [`Outcome::Panic`].
+    ///
+    /// ```
+    /// # use exitstack::Outcome;
+    /// assert!(Outcome::Panic.is_failure());
+    /// ```
+    #[must_use]
+    pub const fn is_failure(self) -> bool {
+        !matches!(self, Outcome::Success)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Success => "success",
+            Outcome::Error => "error",
+            Outcome::Panic => "panic",
+        })
+    }
+}
+
+/// Which outcomes a conditional cleanup runs on: the `when` of
+/// [`Guard`](crate::Guard) and of the macros' `on_success`, `on_error`, ...
+/// variants.
+///
+/// | `When`    | runs on                       | like                       |
+/// |-----------|-------------------------------|----------------------------|
+/// | `Always`  | every outcome                 | `defer`, `finally`         |
+/// | `Success` | [`Outcome::Success`]          | D's `scope(success)`       |
+/// | `Error`   | [`Outcome::Error`]            | Zig's `errdefer`           |
+/// | `Panic`   | [`Outcome::Panic`]            | a `catch_unwind` handler   |
+/// | `Failure` | `Error` or `Panic`            | D's `scope(failure)`       |
+///
+/// ```
+/// use exitstack::{Outcome, When};
+///
+/// assert!(When::Failure.matches(Outcome::Panic));
+/// assert!(!When::Success.matches(Outcome::Error));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum When {
+    /// Whatever the outcome.
+    Always,
+    /// Only when the scope ended normally.
+    Success,
+    /// Only when the scope returned an `Err`.
+    Error,
+    /// Only when the scope is unwinding from a panic.
+    Panic,
+    /// When the scope returned an `Err` or panicked.
+    Failure,
+}
+
+impl When {
+    /// Whether a cleanup with this condition runs for `outcome`.
+    ///
+    /// ```
+    /// # use exitstack::{Outcome, When};
+    /// assert!(When::Always.matches(Outcome::Success));
+    /// ```
+    #[must_use]
+    #[inline]
+    pub const fn matches(self, outcome: Outcome) -> bool {
+        match self {
+            When::Always => true,
+            When::Success => matches!(outcome, Outcome::Success),
+            When::Error => matches!(outcome, Outcome::Error),
+            When::Panic => matches!(outcome, Outcome::Panic),
+            When::Failure => outcome.is_failure(),
+        }
+    }
+}

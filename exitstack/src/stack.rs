@@ -1,0 +1,499 @@
+//! [`ExitStack`] and [`SendExitStack`]: the same API over the same core
+//! ([`RawStack`]), differing only in whether entries must be `Send`.
+
+use alloc::boxed::Box;
+use core::fmt;
+
+use crate::Outcome;
+use crate::error::{BoxError, CancelError, CleanupError};
+use crate::raw::{EntryKey, Owned, RawStack};
+
+/// A value whose exit depends on how the scope ended — the analog of
+/// Python's `__exit__(exc_type, exc, tb)`: commit on success, roll back
+/// otherwise.
+///
+/// Plain RAII values need no trait: [`ExitStack::enter_context`] takes any
+/// value and drops it at exit. Implement `ExitContext` when the exit needs
+/// the [`Outcome`] or can fail, and enter the value with
+/// [`ExitStack::enter_exit_context`]. `exit` consumes the value, so it can
+/// call consuming methods such as `Transaction::commit(self)`.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::convert::Infallible;
+/// use exitstack::{ExitContext, ExitStack, Outcome};
+///
+/// struct Transaction<'log> { log: &'log RefCell<Vec<String>>, writes: Vec<&'static str> }
+///
+/// impl ExitContext for Transaction<'_> {
+///     type Error = Infallible;
+///     fn exit(self, outcome: Outcome) -> Result<(), Infallible> {
+///         let verb = if outcome == Outcome::Success { "commit" } else { "roll back" };
+///         self.log.borrow_mut().push(format!("{verb} {:?}", self.writes));
+///         Ok(())
+///     }
+/// }
+///
+/// let log = RefCell::new(Vec::new());
+/// let result: Result<(), &str> = ExitStack::scope(|stack| {
+///     let tx = stack.enter_exit_context(Transaction { log: &log, writes: vec![] });
+///     tx.writes.push("debit");
+///     Err("credit failed")
+/// });
+/// assert!(result.is_err());
+/// assert_eq!(*log.borrow(), [r#"roll back ["debit"]"#]);
+/// # impl From<exitstack::CleanupError> for Box<str> { fn from(_: exitstack::CleanupError) -> Self { unreachable!() } }
+/// ```
+pub trait ExitContext {
+    /// What a failed exit returns; collected like a
+    /// [`try_callback`](ExitStack::try_callback) error. Use
+    /// [`core::convert::Infallible`] when exiting cannot fail.
+    type Error: Into<BoxError>;
+
+    /// Leaves the context, knowing how the scope ended.
+    ///
+    /// # Errors
+    ///
+    /// Whatever leaving failed with; it is collected into the
+    /// [`CleanupError`] of `close()`.
+    fn exit(self, outcome: Outcome) -> Result<(), Self::Error>;
+}
+
+/// Generates the whole public API for one stack type. `$($Send)*` is either
+/// nothing or `Send +`, added to the bound of everything an entry captures.
+macro_rules! stack_api {
+    ($Stack:ident, [$($Send:tt)*]) => {
+        impl<'a> $Stack<'a> {
+            /// An empty stack.
+            ///
+            /// Whether its scope ends in a panic is judged against this
+            /// moment: a stack made while the thread is already unwinding
+            /// (in a `Drop` during a panic) still sees [`Outcome::Success`]
+            /// when its own scope ends normally.
+            #[must_use]
+            pub fn new() -> Self {
+                $Stack { raw: RawStack::new() }
+            }
+
+            /// Registers `f` to run at exit, whatever the outcome.
+            ///
+            /// ```
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// let log = std::sync::Mutex::new(Vec::new());
+            /// stack.callback(|| log.lock().unwrap().push("first"));
+            /// stack.callback(|| log.lock().unwrap().push("second"));
+            /// stack.close().unwrap();
+            /// assert_eq!(*log.lock().unwrap(), ["second", "first"]);
+            /// ```
+            pub fn callback(&self, f: impl FnOnce() + $($Send)* 'a) -> EntryKey {
+                self.raw.push(Box::new(move |_| {
+                    f();
+                    Ok(())
+                }))
+            }
+
+            /// Registers an exit callback that receives the [`Outcome`]
+            /// (Python's `push`).
+            ///
+            /// ```
+            /// use exitstack::Outcome;
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// let seen = std::sync::Mutex::new(None);
+            /// stack.push(|outcome| *seen.lock().unwrap() = Some(outcome));
+            /// stack.close_with(Outcome::Error).unwrap();
+            /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Error));
+            /// ```
+            pub fn push(&self, f: impl FnOnce(Outcome) + $($Send)* 'a) -> EntryKey {
+                self.raw.push(Box::new(move |outcome| {
+                    f(outcome);
+                    Ok(())
+                }))
+            }
+
+            /// Registers a fallible cleanup. Its error does not stop the
+            /// others: [`close`](Self::close) returns every error, in the
+            /// order the cleanups ran.
+            ///
+            /// ```
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// stack.try_callback(|| std::fs::remove_file("/nonexistent/exitstack-doc"));
+            /// let err = stack.close().unwrap_err();
+            /// assert!(err.downcast_ref::<std::io::Error>().is_some());
+            /// ```
+            pub fn try_callback<E>(
+                &self,
+                f: impl FnOnce() -> Result<(), E> + $($Send)* 'a,
+            ) -> EntryKey
+            where
+                E: Into<BoxError>,
+            {
+                self.raw.push(Box::new(move |_| f().map_err(Into::into)))
+            }
+
+            /// Holds `value` until exit, then drops it — in LIFO order with
+            /// every other entry. Any RAII value is a context: a file, a lock
+            /// guard, a temporary directory.
+            ///
+            /// Registration takes `&self`, so the returned reference stays
+            /// usable while more entries are registered. The value never
+            /// moves, and cannot be cancelled (only moved by `pop_all`).
+            ///
+            /// ```
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// let names = stack.enter_context(Vec::new());
+            /// let sizes = stack.enter_context(Vec::new());
+            /// names.push("a.txt");
+            /// sizes.push(42);
+            /// assert_eq!(stack.len(), 2);
+            /// stack.close().unwrap();
+            /// ```
+            #[allow(
+                clippy::mut_from_ref,
+                reason = "each call returns a distinct heap value; see the SAFETY comment"
+            )]
+            pub fn enter_context<T: $($Send)* 'a>(&self, value: T) -> &mut T {
+                let owned = Owned::new(value);
+                let ptr = owned.as_ptr();
+                self.raw.push(Box::new(move |_| {
+                    drop(owned);
+                    Ok(())
+                }));
+                // SAFETY: `ptr` points to the heap value `owned` owns. It is
+                // freed only when the entry runs or is dropped, which needs
+                // `&mut self` (`close`, `pop_all`) or ownership (drop); the
+                // returned borrow holds `&self` for its whole life, so it
+                // ends before then. Contexts have no cancel key, and `Owned`
+                // moves as a raw pointer, so nothing else touches the value.
+                // Every call makes a new allocation, so the `&mut T`s handed
+                // out never alias.
+                unsafe { &mut *ptr.as_ptr() }
+            }
+
+            /// Holds an [`ExitContext`] until exit, then calls its
+            /// [`exit`](ExitContext::exit) with the outcome; an error is
+            /// collected like a [`try_callback`](Self::try_callback) error.
+            ///
+            /// ```
+            /// use exitstack::{ExitContext, Outcome};
+            /// struct Commit<'l>(&'l std::sync::Mutex<Vec<Outcome>>);
+            /// impl ExitContext for Commit<'_> {
+            ///     type Error = std::convert::Infallible;
+            ///     fn exit(self, outcome: Outcome) -> Result<(), Self::Error> {
+            ///         self.0.lock().unwrap().push(outcome);
+            ///         Ok(())
+            ///     }
+            /// }
+            /// let log = std::sync::Mutex::new(Vec::new());
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// stack.enter_exit_context(Commit(&log));
+            /// stack.close().unwrap();
+            /// assert_eq!(*log.lock().unwrap(), [Outcome::Success]);
+            /// ```
+            #[allow(
+                clippy::mut_from_ref,
+                reason = "each call returns a distinct heap value; see the SAFETY comment"
+            )]
+            pub fn enter_exit_context<C: ExitContext + $($Send)* 'a>(&self, context: C) -> &mut C {
+                let owned = Owned::new(context);
+                let ptr = owned.as_ptr();
+                self.raw.push(Box::new(move |outcome| {
+                    owned.into_inner().exit(outcome).map_err(Into::into)
+                }));
+                // SAFETY: as in `enter_context`.
+                unsafe { &mut *ptr.as_ptr() }
+            }
+
+            /// Cancels one entry: it will never run, and what its closure
+            /// captured is dropped now, exactly once.
+            ///
+            /// # Errors
+            ///
+            /// [`CancelError::NotPending`] if the entry already ran or was
+            /// cancelled; [`CancelError::ForeignKey`] if the key is another
+            /// stack's (entries moved by `pop_all` take their keys along).
+            /// Nothing changes in either case.
+            ///
+            /// ```
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// let log = std::sync::Mutex::new(Vec::new());
+            /// stack.callback(|| log.lock().unwrap().push("close"));
+            /// let rollback = stack.callback(|| log.lock().unwrap().push("rollback"));
+            /// // ... the work succeeded:
+            /// stack.cancel(rollback).unwrap();
+            /// stack.close().unwrap();
+            /// assert_eq!(*log.lock().unwrap(), ["close"]);
+            /// ```
+            pub fn cancel(&self, key: EntryKey) -> Result<(), CancelError> {
+                self.raw.cancel(&key)
+            }
+
+            /// Moves every pending entry, in order, into a new stack and
+            /// runs nothing: ownership of the cleanups passes to whoever
+            /// takes the result. This stack is left empty and usable.
+            ///
+            /// This is how "open N resources; on failure release those
+            /// already opened; on success hand them all over" becomes one
+            /// idea instead of a flag variable.
+            ///
+            /// ```
+            #[doc = concat!("fn open_all(names: &[&str]) -> Result<exitstack::", stringify!($Stack), "<'static>, String> {")]
+            #[doc = concat!("    let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            ///     for name in names {
+            ///         if name.is_empty() {
+            ///             return Err("empty name".into()); // `stack` drops: all opened ones close
+            ///         }
+            ///         let name = name.to_string();
+            ///         stack.callback(move || println!("closing {name}"));
+            ///     }
+            ///     Ok(stack.pop_all()) // success: the caller now owns the cleanups
+            /// }
+            /// let resources = open_all(&["a", "b"]).unwrap();
+            /// assert_eq!(resources.len(), 2);
+            /// assert!(open_all(&["a", ""]).is_err());
+            /// ```
+            #[must_use = "dropping the returned stack runs the cleanups at once"]
+            pub fn pop_all(&mut self) -> Self {
+                $Stack { raw: self.raw.take_all() }
+            }
+
+            /// Runs every pending entry now, last registered first, each
+            /// exactly once, with [`Outcome::Success`]. The stack is then
+            /// empty and can be used again.
+            ///
+            /// # Errors
+            ///
+            /// Every error of the fallible entries, in the order they ran.
+            ///
+            /// # Panics
+            ///
+            /// If entries panicked, after all of them ran, with the payload
+            /// of the first panic.
+            pub fn close(&mut self) -> Result<(), CleanupError> {
+                self.raw.close_with(Outcome::Success)
+            }
+
+            /// Like [`close`](Self::close), telling the entries how the scope
+            /// ended: mark an error by hand with [`Outcome::Error`].
+            ///
+            /// # Errors
+            ///
+            /// Every error of the fallible entries, in the order they ran.
+            ///
+            /// # Panics
+            ///
+            /// If entries panicked, after all of them ran, with the payload
+            /// of the first panic.
+            pub fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
+                self.raw.close_with(outcome)
+            }
+
+            /// Runs `body` with a fresh stack, then closes it: the body's
+            /// `Result` decides the outcome (`Ok` → [`Outcome::Success`],
+            /// `Err` → [`Outcome::Error`]); a panic in the body is
+            /// [`Outcome::Panic`], and it keeps unwinding after the cleanups
+            /// ran.
+            ///
+            /// # Errors
+            ///
+            /// The body's error is primary: it is returned as is, and cleanup
+            /// errors never replace it (they are dropped). When the body
+            /// succeeded, cleanup errors never vanish: they are returned,
+            /// converted with `E: From<CleanupError>`.
+            ///
+            /// # Panics
+            ///
+            /// If the body returned and cleanups panicked: after all ran,
+            /// with the first payload.
+            ///
+            /// ```
+            /// use exitstack::Outcome;
+            /// let log = std::sync::Mutex::new(Vec::new());
+            #[doc = concat!("let result: Result<u32, Box<dyn std::error::Error>> = exitstack::", stringify!($Stack), "::scope(|stack| {")]
+            ///     stack.push(|outcome| log.lock().unwrap().push(outcome));
+            ///     Ok("42".parse::<u32>()?)
+            /// });
+            /// assert_eq!(result.unwrap(), 42);
+            /// assert_eq!(*log.lock().unwrap(), [Outcome::Success]);
+            /// ```
+            pub fn scope<T, E, F>(body: F) -> Result<T, E>
+            where
+                F: FnOnce(&$Stack<'a>) -> Result<T, E>,
+                E: From<CleanupError>,
+            {
+                // If `body` panics, `stack` is dropped while unwinding: its
+                // entries see `Outcome::Panic` and their panics are discarded.
+                let mut stack = $Stack::new();
+                let result = body(&stack);
+                let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Error };
+                let cleanup = stack.close_with(outcome);
+                match (result, cleanup) {
+                    (Err(error), _) => Err(error),
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Ok(_), Err(errors)) => Err(E::from(errors)),
+                }
+            }
+
+            /// How many entries are pending (registered, neither run nor
+            /// cancelled).
+            ///
+            /// ```
+            #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
+            /// let key = stack.callback(|| ());
+            /// assert_eq!(stack.len(), 1);
+            /// stack.cancel(key).unwrap();
+            /// assert_eq!(stack.len(), 0);
+            /// ```
+            #[must_use]
+            pub fn len(&self) -> usize {
+                self.raw.len()
+            }
+
+            /// Whether no entry is pending.
+            ///
+            /// ```
+            #[doc = concat!("assert!(exitstack::", stringify!($Stack), "::new().is_empty());")]
+            /// ```
+            #[must_use]
+            pub fn is_empty(&self) -> bool {
+                self.raw.len() == 0
+            }
+        }
+
+        impl Default for $Stack<'_> {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Debug for $Stack<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($Stack)).field("pending", &self.len()).finish()
+            }
+        }
+    };
+}
+
+/// A dynamic LIFO stack of cleanups: Python's `contextlib.ExitStack` for
+/// Rust.
+///
+/// Register cleanups as you acquire what they release; when the stack is
+/// dropped or [closed](ExitStack::close) they run in reverse order, each
+/// exactly once, even when some of them panic or fail. Decide later that
+/// they should not run here after all: [`pop_all`](ExitStack::pop_all)
+/// hands them to a new stack, [`cancel`](ExitStack::cancel) drops one.
+///
+/// | entry | registered with | at exit |
+/// |---|---|---|
+/// | closure | [`callback`](ExitStack::callback) | called |
+/// | exit callback | [`push`](ExitStack::push) | called with the [`Outcome`] |
+/// | fallible closure | [`try_callback`](ExitStack::try_callback) | called; its error collected |
+/// | RAII value | [`enter_context`](ExitStack::enter_context) | dropped |
+/// | [`ExitContext`] | [`enter_exit_context`](ExitStack::enter_exit_context) | `exit(outcome)`; its error collected |
+///
+/// # Policies
+///
+/// 1. **Order**: strict LIFO across every kind of entry.
+/// 2. **Exactly once**: every entry runs once, also when others panic or
+///    fail; a cancelled entry never runs and its closure is dropped once.
+/// 3. **Panics**: each entry runs under `catch_unwind`; after all have run,
+///    the first panic resumes with its original payload. A stack dropped
+///    while its thread is already unwinding lets that panic continue and
+///    discards later ones: a second panic never aborts the process.
+/// 4. **Errors**: `close()` returns every error in execution order. A stack
+///    that is only dropped has nowhere to return them: they are discarded
+///    (debug builds print each to standard error); nothing panics.
+/// 5. **Reuse**: after `close()` or `pop_all()` the stack is empty and takes
+///    new entries.
+/// 6. **Deep stacks**: entries run in a loop; 100,000 of them need no
+///    recursion.
+/// 7. **No self-reference**: a callback cannot reach its own stack; the
+///    borrow checker rejects it:
+///
+/// ```compile_fail
+/// let stack = exitstack::ExitStack::new();
+/// stack.callback(|| println!("{}", stack.len())); // `stack` dropped while borrowed
+/// ```
+///
+/// Entries may borrow anything that outlives the stack (`'a`), so declare
+/// the stack after what its cleanups use. `ExitStack` is neither `Send` nor
+/// `Sync`; [`SendExitStack`] is `Send` and requires `Send` entries.
+///
+/// Without the `std` feature there is no `catch_unwind`: a panicking entry
+/// unwinds out of `close()`, and the entries not yet run run when the stack
+/// is dropped during that unwinding (a second panic there aborts, as in any
+/// destructor); [`Outcome::Panic`] is never reported.
+///
+/// ```
+/// use exitstack::ExitStack;
+/// use std::cell::RefCell;
+///
+/// let log = RefCell::new(Vec::new());
+/// {
+///     let stack = ExitStack::new();
+///     let buffer = stack.enter_context(String::from("data"));
+///     stack.callback(|| log.borrow_mut().push("unlock"));
+///     buffer.push_str(" and more");
+///     stack.callback(|| log.borrow_mut().push("flush"));
+/// } // dropped: runs "flush", then "unlock", then drops `buffer`
+/// assert_eq!(*log.borrow(), ["flush", "unlock"]);
+/// ```
+pub struct ExitStack<'a> {
+    raw: RawStack<'a>,
+}
+
+stack_api!(ExitStack, []);
+
+/// An [`ExitStack`] that can be sent to another thread: every entry must be
+/// `Send`, and so is the stack.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use exitstack::SendExitStack;
+///
+/// let log = Arc::new(Mutex::new(Vec::new()));
+/// let stack = SendExitStack::new();
+/// let worker_log = Arc::clone(&log);
+/// stack.callback(move || worker_log.lock().unwrap().push("released"));
+///
+/// std::thread::spawn(move || drop(stack)).join().unwrap();
+/// assert_eq!(*log.lock().unwrap(), ["released"]);
+/// ```
+///
+/// A non-`Send` entry is rejected:
+///
+/// ```compile_fail
+/// let stack = exitstack::SendExitStack::new();
+/// let shared = std::rc::Rc::new(());
+/// stack.callback(move || drop(shared)); // `Rc<()>` cannot be sent between threads
+/// ```
+pub struct SendExitStack<'a> {
+    raw: RawStack<'a>,
+}
+
+stack_api!(SendExitStack, [Send+]);
+
+// SAFETY: `RawStack` is `!Send` only because its entries are stored as
+// non-`Send` trait objects. Every entry of a `SendExitStack` was registered
+// through the methods above, all of which require the closure, value or
+// context to be `Send`, and entries only ever move between `SendExitStack`s
+// (`pop_all`). The rest of `RawStack` (cells of integers, the baseline) is
+// plain data. The stack stays `!Sync` through its `RefCell`/`Cell`s, so `&self`
+// registration is never shared across threads.
+unsafe impl Send for SendExitStack<'_> {}
+
+impl<'a> From<SendExitStack<'a>> for ExitStack<'a> {
+    /// A `SendExitStack`'s entries are valid `ExitStack` entries (forgetting
+    /// that they are `Send`); keys stay valid.
+    ///
+    /// ```
+    /// let send = exitstack::SendExitStack::new();
+    /// send.callback(|| ());
+    /// let local: exitstack::ExitStack<'_> = send.into();
+    /// assert_eq!(local.len(), 1);
+    /// ```
+    fn from(mut stack: SendExitStack<'a>) -> Self {
+        ExitStack {
+            raw: stack.raw.take_all(),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Test and example harness for the exitstack workspace; the code is in tests/ and examples/.

@@ -1,0 +1,113 @@
+//! "Never aborts" can only be checked from outside the process: each test
+//! re-runs this binary on one scenario and asserts on its exit status.
+
+mod common;
+
+use std::panic::{self, AssertUnwindSafe};
+
+use common::{in_child, run_child};
+use exitstack::{Defer, ExitStack, Guard, When};
+
+fn panicking_cleanup(n: u32) {
+    println!("ran {n}");
+    panic!("cleanup {n} panicked");
+}
+
+/// Scenario: three panicking cleanups on a stack dropped while a panic
+/// unwinds. The original payload must come out; nothing may abort.
+#[test]
+fn child_stack_dropped_during_unwinding_with_panicking_cleanups() {
+    if !in_child() {
+        return;
+    }
+    let payload = panic::catch_unwind(AssertUnwindSafe(|| {
+        let stack = ExitStack::new();
+        for n in 1..=3 {
+            stack.callback(move || panicking_cleanup(n));
+        }
+        panic!("original");
+    }))
+    .unwrap_err();
+    println!("payload: {}", payload.downcast_ref::<&str>().unwrap());
+}
+
+#[test]
+fn stack_dropped_during_unwinding_with_panicking_cleanups_does_not_abort() {
+    let out = run_child("child_stack_dropped_during_unwinding_with_panicking_cleanups");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
+    for line in ["ran 3", "ran 2", "ran 1", "payload: original"] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}
+
+/// Scenario: the same with local guards, which unwind one by one.
+#[test]
+fn child_guards_dropped_during_unwinding_with_panicking_cleanups() {
+    if !in_child() {
+        return;
+    }
+    let payload = panic::catch_unwind(|| {
+        let _a = Defer::new(|| panicking_cleanup(1));
+        let _b = Guard::new(When::Panic, |_| panicking_cleanup(2));
+        let _c = Guard::new(When::Always, |_| panicking_cleanup(3));
+        panic!("original");
+    })
+    .unwrap_err();
+    println!("payload: {}", payload.downcast_ref::<&str>().unwrap());
+}
+
+#[test]
+fn guards_dropped_during_unwinding_with_panicking_cleanups_do_not_abort() {
+    let out = run_child("child_guards_dropped_during_unwinding_with_panicking_cleanups");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
+    for line in ["ran 3", "ran 2", "ran 1", "payload: original"] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}
+
+/// Scenario: the original panic is not caught at all; the process must end
+/// the way any Rust panic ends a test (exit code 101), not by an abort signal.
+#[test]
+fn child_uncaught_panic_through_a_panicking_stack() {
+    if !in_child() {
+        return;
+    }
+    let stack = ExitStack::new();
+    stack.callback(|| panicking_cleanup(1));
+    panic!("original");
+}
+
+#[test]
+fn uncaught_panic_through_a_panicking_stack_fails_normally_not_by_abort() {
+    let out = run_child("child_uncaught_panic_through_a_panicking_stack");
+    assert_eq!(out.status.code(), Some(101), "status {:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("original"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ran 1"));
+}
+
+/// Scenario: a stack with a failing `try_callback` is dropped, not closed.
+#[test]
+fn child_dropped_stack_with_cleanup_error() {
+    if !in_child() {
+        return;
+    }
+    let stack = ExitStack::new();
+    stack.try_callback(|| Err("the disk is full"));
+    drop(stack);
+    println!("dropped");
+}
+
+#[test]
+fn dropped_stack_errors_are_reported_on_stderr_in_debug_builds_and_never_panic() {
+    let out = run_child("child_dropped_stack_with_cleanup_error");
+    assert!(out.status.success(), "status {:?}", out.status);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dropped"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warned = stderr.contains(
+        "exitstack: cleanup error discarded (stack dropped without close()): the disk is full",
+    );
+    assert_eq!(warned, cfg!(debug_assertions), "{stderr}");
+}
