@@ -467,3 +467,54 @@ fn debug_shows_pending_count() {
         "SendExitStack { pending: 0 }"
     );
 }
+
+#[test]
+fn policy2_cancel_all_runs_nothing_and_drops_every_capture_once_lifo() {
+    let log = RefCell::new(Vec::new());
+    let drops = DropCounter::default();
+    let ran = Cell::new(false);
+    let mut stack = ExitStack::new();
+    stack.enter_context(DropLog {
+        name: "context dropped",
+        log: &log,
+    });
+    for _ in 0..3 {
+        let token = drops.token();
+        stack.callback(|| {
+            let _token = token;
+            ran.set(true);
+        });
+    }
+    stack.callback(|| log.borrow_mut().push("never"));
+    stack.cancel_all();
+    assert!(stack.is_empty());
+    assert_eq!(drops.drops(), 3);
+    assert_eq!(*log.borrow(), ["context dropped"]);
+    stack.callback(|| log.borrow_mut().push("registered after"));
+    drop(stack);
+    assert!(!ran.get());
+    assert_eq!(drops.drops(), 3);
+    assert_eq!(*log.borrow(), ["context dropped", "registered after"]);
+}
+
+#[test]
+fn policy3_cancel_all_with_a_panicking_drop_drops_the_rest_then_resumes() {
+    quiet_panics();
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("drop panicked");
+        }
+    }
+    let drops = DropCounter::default();
+    let mut stack = ExitStack::new();
+    let token = drops.token();
+    stack.callback(move || drop(token));
+    let bomb = PanicsOnDrop;
+    stack.callback(move || drop(bomb));
+    let token = drops.token();
+    stack.callback(move || drop(token));
+    assert_eq!(panic_message(|| stack.cancel_all()), "drop panicked");
+    assert_eq!(drops.drops(), 2);
+    assert!(stack.is_empty());
+}

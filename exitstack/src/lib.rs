@@ -1,4 +1,105 @@
-//! exitstack (crate docs are written in `stack` work; placeholder)
+//! Declare cleanup up front; decide later whether it runs; know how the
+//! scope ended. Python's [`contextlib.ExitStack`], Zig's `errdefer` and D's
+//! `scope(failure)`, for Rust.
+//!
+//! # The problem
+//!
+//! Acquire several resources; if one fails, release those already acquired;
+//! if all succeed, hand them to the caller. With RAII alone this needs a flag
+//! variable, and the cleanup ends up far from the setup it undoes:
+//!
+//! ```
+//! # fn acquire(name: &str) -> Result<String, String> { Ok(name.into()) }
+//! # fn release(_: &str) {}
+//! fn open_all(names: &[&str]) -> Result<Vec<String>, String> {
+//!     let mut opened = Vec::new();
+//!     let mut success = false; // the flag
+//!     // ... and a guard that reads it, written far from each `acquire`
+//!     struct ReleaseOnFailure<'a>(&'a mut Vec<String>, &'a bool);
+//!     # impl Drop for ReleaseOnFailure<'_> { fn drop(&mut self) { if !*self.1 { self.0.iter().for_each(|r| release(r)) } } }
+//!     for name in names {
+//!         opened.push(acquire(name)?); // forgets the ones already opened!
+//!     }
+//!     success = true;
+//!     # let _ = success;
+//!     Ok(opened)
+//! }
+//! # open_all(&["a"]).unwrap();
+//! ```
+//!
+//! With an [`ExitStack`], each cleanup is registered next to its setup, runs
+//! on every early return, `?` and panic, and [`pop_all`](ExitStack::pop_all)
+//! hands the lot to the caller on success:
+//!
+//! ```
+//! use exitstack::ExitStack;
+//! # fn acquire(name: &str) -> Result<String, String> {
+//! #     if name.is_empty() { Err("empty name".into()) } else { Ok(name.into()) }
+//! # }
+//! # fn release(_: &str) {}
+//!
+//! fn open_all(names: &[&str]) -> Result<(Vec<String>, ExitStack<'static>), String> {
+//!     let mut stack = ExitStack::new();
+//!     let mut opened = Vec::new();
+//!     for name in names {
+//!         let resource = acquire(name)?; // on error, `stack` releases the others
+//!         let to_release = resource.clone();
+//!         stack.callback(move || release(&to_release));
+//!         opened.push(resource);
+//!     }
+//!     Ok((opened, stack.pop_all())) // success: the caller owns the cleanups
+//! }
+//!
+//! let (resources, mut cleanups) = open_all(&["db", "cache"]).unwrap();
+//! assert_eq!(resources.len(), 2);
+//! cleanups.close().unwrap(); // released when the caller is done
+//! assert!(open_all(&["db", ""]).is_err());
+//! ```
+//!
+//! # What is in the crate
+//!
+//! * [`ExitStack`]: a dynamic LIFO stack of cleanups — callbacks, exit
+//!   callbacks that see the [`Outcome`], fallible callbacks whose errors are
+//!   collected into a [`CleanupError`], RAII values ([`enter_context`]) and
+//!   outcome-aware [`ExitContext`]s (commit on success, roll back otherwise).
+//!   Transfer with [`pop_all`](ExitStack::pop_all), cancel one entry with
+//!   its [`EntryKey`], run a closure with a fresh stack with
+//!   [`ExitStack::scope`]. [`SendExitStack`] is the same for `Send` entries,
+//!   and is itself `Send`.
+//! * [`Defer`] and [`Guard`]: one cleanup each, held in a local — no
+//!   allocation, no dynamic dispatch. A `Guard` runs on the outcomes its
+//!   [`When`] names; with a [`Scope`] it also sees `Err` returns.
+//! * With the default `macros` feature: `defer!`, the decorator form
+//!   `#[cleanup] fn name() { .. }`, and `#[exitstack::scope]`, which lets
+//!   on-error cleanups see a function's `Err` returns.
+//!
+//! # Policies
+//!
+//! Every entry runs exactly once, in strict LIFO order, also when others
+//! panic or fail. The first panic resumes after all have run, with its
+//! original payload; while the thread is already unwinding, later panics are
+//! discarded, so a second panic never aborts the process. Errors are
+//! collected in execution order; an `Err` from the body of a scope is never
+//! replaced by a cleanup error. The [`ExitStack`] docs list the policies in
+//! full.
+//!
+//! # Features
+//!
+//! | feature  | default | gives |
+//! |----------|---------|-------|
+//! | `std`    | yes     | panic detection ([`Outcome::Panic`]) and panic-robust closing (`catch_unwind`); implies `alloc` |
+//! | `alloc`  | via `std` | [`ExitStack`], [`SendExitStack`], [`CleanupError`] |
+//! | `macros` | yes     | `defer!`, `#[cleanup]`, `#[exitstack::scope]` |
+//!
+//! With `default-features = false` the crate has no dependencies and is
+//! `no_std`: [`Defer`], [`Guard`], [`Scope`], [`Outcome`] and [`When`] need
+//! neither `std` nor `alloc`. Without `std`, panics cannot be observed or
+//! caught: [`Outcome::Panic`] is never reported, and a panicking cleanup
+//! unwinds out of `close()` (the rest run as the stack is dropped during that
+//! unwinding; a second panic there aborts, as in any destructor).
+//!
+//! [`contextlib.ExitStack`]: https://docs.python.org/3/library/contextlib.html#contextlib.ExitStack
+//! [`enter_context`]: ExitStack::enter_context
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]

@@ -121,6 +121,34 @@ impl<'a> RawStack<'a> {
         Ok(())
     }
 
+    /// Drops every pending entry without running it, last registered first.
+    /// The slots are detached first, so an entry whose captures panic on drop
+    /// can never be run later by this stack.
+    pub(crate) fn cancel_all(&mut self) {
+        let mut slots = core::mem::take(self.slots.get_mut());
+        self.pending.set(0);
+        #[cfg(feature = "std")]
+        let mut panic = None;
+        while let Some(slot) = slots.pop() {
+            #[cfg(feature = "std")]
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(slot)))
+            {
+                if panic.is_none() {
+                    panic = Some(payload);
+                } else {
+                    crate::unwind::discard(payload);
+                }
+            }
+            #[cfg(not(feature = "std"))]
+            drop(slot);
+        }
+        #[cfg(feature = "std")]
+        if let Some(payload) = panic {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
     /// Moves every entry, in order, into a new stack that keeps this one's
     /// identity (so outstanding keys follow their entries); this one starts
     /// over empty with a new identity.

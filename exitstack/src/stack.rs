@@ -35,14 +35,13 @@ use crate::raw::{EntryKey, Owned, RawStack};
 /// }
 ///
 /// let log = RefCell::new(Vec::new());
-/// let result: Result<(), &str> = ExitStack::scope(|stack| {
+/// let result: Result<(), Box<dyn std::error::Error>> = ExitStack::scope(|stack| {
 ///     let tx = stack.enter_exit_context(Transaction { log: &log, writes: vec![] });
 ///     tx.writes.push("debit");
-///     Err("credit failed")
+///     Err("credit failed".into())
 /// });
-/// assert!(result.is_err());
+/// assert_eq!(result.unwrap_err().to_string(), "credit failed");
 /// assert_eq!(*log.borrow(), [r#"roll back ["debit"]"#]);
-/// # impl From<exitstack::CleanupError> for Box<str> { fn from(_: exitstack::CleanupError) -> Self { unreachable!() } }
 /// ```
 pub trait ExitContext {
     /// What a failed exit returns; collected like a
@@ -78,8 +77,8 @@ macro_rules! stack_api {
             /// Registers `f` to run at exit, whatever the outcome.
             ///
             /// ```
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
             /// let log = std::sync::Mutex::new(Vec::new());
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
             /// stack.callback(|| log.lock().unwrap().push("first"));
             /// stack.callback(|| log.lock().unwrap().push("second"));
             /// stack.close().unwrap();
@@ -97,8 +96,8 @@ macro_rules! stack_api {
             ///
             /// ```
             /// use exitstack::Outcome;
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
             /// let seen = std::sync::Mutex::new(None);
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
             /// stack.push(|outcome| *seen.lock().unwrap() = Some(outcome));
             /// stack.close_with(Outcome::Error).unwrap();
             /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Error));
@@ -214,8 +213,8 @@ macro_rules! stack_api {
             /// Nothing changes in either case.
             ///
             /// ```
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
             /// let log = std::sync::Mutex::new(Vec::new());
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
             /// stack.callback(|| log.lock().unwrap().push("close"));
             /// let rollback = stack.callback(|| log.lock().unwrap().push("rollback"));
             /// // ... the work succeeded:
@@ -225,6 +224,38 @@ macro_rules! stack_api {
             /// ```
             pub fn cancel(&self, key: EntryKey) -> Result<(), CancelError> {
                 self.raw.cancel(&key)
+            }
+
+            /// Cancels every pending entry: none of them will run. What
+            /// their closures captured is dropped now, last registered first;
+            /// values held by [`enter_context`](Self::enter_context) are
+            /// dropped too (owning a value means dropping it — there is no
+            /// way to keep a value and skip its `Drop` short of leaking it),
+            /// and an [`ExitContext`] is dropped without its `exit`.
+            ///
+            /// This is Python's `if result: stack.pop_all()` — "the cleanup
+            /// is not needed after all". In Rust, [`pop_all`](Self::pop_all)
+            /// *transfers* the cleanups instead: the stack it returns runs
+            /// them when dropped.
+            ///
+            /// # Panics
+            ///
+            /// If dropping a captured value panics: after every entry was
+            /// dropped, with the first payload.
+            ///
+            /// ```
+            /// let log = std::sync::Mutex::new(Vec::new());
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// stack.callback(|| log.lock().unwrap().push("cleanup_resources"));
+            /// let result = true; // perform_operation()
+            /// if result {
+            ///     stack.cancel_all();
+            /// }
+            /// drop(stack);
+            /// assert!(log.lock().unwrap().is_empty());
+            /// ```
+            pub fn cancel_all(&mut self) {
+                self.raw.cancel_all();
             }
 
             /// Moves every pending entry, in order, into a new stack and
@@ -380,7 +411,8 @@ macro_rules! stack_api {
 /// dropped or [closed](ExitStack::close) they run in reverse order, each
 /// exactly once, even when some of them panic or fail. Decide later that
 /// they should not run here after all: [`pop_all`](ExitStack::pop_all)
-/// hands them to a new stack, [`cancel`](ExitStack::cancel) drops one.
+/// hands them to a new stack, [`cancel`](ExitStack::cancel) drops one,
+/// [`cancel_all`](ExitStack::cancel_all) drops them all.
 ///
 /// | entry | registered with | at exit |
 /// |---|---|---|
@@ -409,7 +441,7 @@ macro_rules! stack_api {
 /// 7. **No self-reference**: a callback cannot reach its own stack; the
 ///    borrow checker rejects it:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0597
 /// let stack = exitstack::ExitStack::new();
 /// stack.callback(|| println!("{}", stack.len())); // `stack` dropped while borrowed
 /// ```
@@ -461,7 +493,7 @@ stack_api!(ExitStack, []);
 ///
 /// A non-`Send` entry is rejected:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// let stack = exitstack::SendExitStack::new();
 /// let shared = std::rc::Rc::new(());
 /// stack.callback(move || drop(shared)); // `Rc<()>` cannot be sent between threads
