@@ -499,13 +499,13 @@ fn policy2_cancel_all_runs_nothing_and_drops_every_capture_once_lifo() {
 
 #[test]
 fn policy3_cancel_all_with_a_panicking_drop_drops_the_rest_then_resumes() {
-    quiet_panics();
     struct PanicsOnDrop;
     impl Drop for PanicsOnDrop {
         fn drop(&mut self) {
             panic!("drop panicked");
         }
     }
+    quiet_panics();
     let drops = DropCounter::default();
     let mut stack = ExitStack::new();
     let token = drops.token();
