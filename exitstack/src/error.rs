@@ -8,6 +8,11 @@ use core::fmt;
 /// A boxed cleanup error, as [`CleanupError`] stores it. Any
 /// `E: Error + Send + Sync + 'static` converts into it (and so do `String`,
 /// `&str` and `anyhow::Error`).
+///
+/// ```
+/// let error: exitstack::BoxError = "anything displayable".into();
+/// assert_eq!(error.to_string(), "anything displayable");
+/// ```
 pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
 /// Every error the fallible cleanups of one close returned, in the order they
@@ -45,6 +50,12 @@ impl CleanupError {
     }
 
     /// How many cleanups failed (at least one).
+    ///
+    /// ```
+    /// let mut stack = exitstack::ExitStack::new();
+    /// stack.try_callback(|| Err("no"));
+    /// assert_eq!(stack.close().unwrap_err().len(), 1);
+    /// ```
     #[allow(clippy::len_without_is_empty, reason = "a CleanupError is never empty")]
     #[must_use]
     pub fn len(&self) -> usize {
@@ -52,12 +63,28 @@ impl CleanupError {
     }
 
     /// The error of the first cleanup that failed (the last registered).
+    ///
+    /// ```
+    /// let mut stack = exitstack::ExitStack::new();
+    /// stack.try_callback(|| Err("registered first"));
+    /// stack.try_callback(|| Err("registered last"));
+    /// assert_eq!(stack.close().unwrap_err().first().to_string(), "registered last");
+    /// ```
     #[must_use]
     pub fn first(&self) -> &(dyn Error + Send + Sync + 'static) {
         &*self.errors[0]
     }
 
     /// The errors, in the order their cleanups ran.
+    ///
+    /// ```
+    /// let mut stack = exitstack::ExitStack::new();
+    /// stack.try_callback(|| Err("a"));
+    /// stack.try_callback(|| Err("b"));
+    /// let err = stack.close().unwrap_err();
+    /// let all: Vec<String> = err.iter().map(|e| e.to_string()).collect();
+    /// assert_eq!(all, ["b", "a"]);
+    /// ```
     #[must_use]
     pub fn iter(&self) -> Iter<'_> {
         Iter {
@@ -66,12 +93,29 @@ impl CleanupError {
     }
 
     /// The first error that is an `E`, if any.
+    ///
+    /// ```
+    /// use std::num::ParseIntError;
+    /// let mut stack = exitstack::ExitStack::new();
+    /// stack.try_callback(|| "x".parse::<u8>().map(drop));
+    /// stack.try_callback(|| Err("not a number error"));
+    /// let err = stack.close().unwrap_err();
+    /// assert!(err.downcast_ref::<ParseIntError>().is_some());
+    /// ```
     #[must_use]
     pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
         self.errors.iter().find_map(|e| e.downcast_ref::<E>())
     }
 
     /// The errors, in the order their cleanups ran, as owned boxes.
+    ///
+    /// ```
+    /// let mut stack = exitstack::ExitStack::new();
+    /// stack.try_callback(|| Err(std::io::Error::other("flush")));
+    /// let errors = stack.close().unwrap_err().into_errors();
+    /// let io: Box<std::io::Error> = errors.into_iter().next().unwrap().downcast().unwrap();
+    /// assert_eq!(io.to_string(), "flush");
+    /// ```
     #[must_use]
     pub fn into_errors(self) -> Vec<BoxError> {
         self.errors
@@ -93,7 +137,17 @@ impl Error for CleanupError {
     }
 }
 
-/// Iterator over the errors of a [`CleanupError`], from [`CleanupError::iter`].
+/// Iterator over the errors of a [`CleanupError`], from [`CleanupError::iter`]
+/// or `for error in &cleanup_error`.
+///
+/// ```
+/// let mut stack = exitstack::ExitStack::new();
+/// stack.try_callback(|| Err("a"));
+/// let err = stack.close().unwrap_err();
+/// for error in &err {
+///     assert_eq!(error.to_string(), "a");
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Iter<'e> {
     inner: core::slice::Iter<'e, BoxError>,

@@ -35,6 +35,14 @@ pub struct Defer<F: FnOnce()> {
 
 impl<F: FnOnce()> Defer<F> {
     /// A guard that calls `f` when it goes out of scope.
+    ///
+    /// ```
+    /// let mut closed = false;
+    /// {
+    ///     let _guard = exitstack::Defer::new(|| closed = true);
+    /// }
+    /// assert!(closed);
+    /// ```
     #[inline]
     pub const fn new(f: F) -> Self {
         Defer {
@@ -122,6 +130,10 @@ pub struct Scope {
 
 impl Scope {
     /// A scope that has not failed (yet).
+    ///
+    /// ```
+    /// assert!(!exitstack::Scope::new().is_error());
+    /// ```
     #[must_use]
     pub const fn new() -> Self {
         Scope {
@@ -132,12 +144,29 @@ impl Scope {
     /// Records that the scope is ending with an error: guards of this scope
     /// that are dropped from now on see [`Outcome::Error`] (unless a panic
     /// is unwinding, which wins).
+    ///
+    /// ```
+    /// use exitstack::{Guard, Outcome, Scope, When};
+    /// let mut seen = None;
+    /// {
+    ///     let scope = Scope::new();
+    ///     let _guard = Guard::scoped(&scope, When::Failure, |o| seen = Some(o));
+    ///     scope.mark_error();
+    /// }
+    /// assert_eq!(seen, Some(Outcome::Error));
+    /// ```
     #[inline]
     pub fn mark_error(&self) {
         self.error.set(true);
     }
 
     /// Whether [`mark_error`](Scope::mark_error) was called.
+    ///
+    /// ```
+    /// let scope = exitstack::Scope::new();
+    /// scope.mark_error();
+    /// assert!(scope.is_error());
+    /// ```
     #[must_use]
     #[inline]
     pub fn is_error(&self) -> bool {
@@ -151,6 +180,13 @@ impl Scope {
     /// # Errors
     ///
     /// Returns `result` unchanged.
+    ///
+    /// ```
+    /// let scope = exitstack::Scope::new();
+    /// let parsed = scope.check("7".parse::<u8>());
+    /// assert_eq!(parsed, Ok(7));
+    /// assert!(!scope.is_error());
+    /// ```
     #[inline]
     pub fn check<T, E>(&self, result: Result<T, E>) -> Result<T, E> {
         if result.is_err() {
@@ -197,6 +233,15 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
     ///
     /// In debug builds, if `when` is [`When::Error`]: without a [`Scope`] no
     /// error is ever observed, so the cleanup could never run.
+    ///
+    /// ```
+    /// use exitstack::{Guard, When};
+    /// let mut committed = false;
+    /// {
+    ///     let _commit = Guard::new(When::Success, |_| committed = true);
+    /// }
+    /// assert!(committed);
+    /// ```
     #[inline]
     pub fn new(when: When, f: F) -> Self {
         debug_assert!(
@@ -215,6 +260,17 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
 impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
     /// A guard that also sees [`Outcome::Error`] once `scope` is
     /// [marked](Scope::mark_error).
+    ///
+    /// ```
+    /// use exitstack::{Guard, Scope, When};
+    /// let mut undone = false;
+    /// {
+    ///     let scope = Scope::new();
+    ///     let _undo = Guard::scoped(&scope, When::Error, |_| undone = true);
+    ///     let _ = scope.check(Err::<(), _>("write failed"));
+    /// }
+    /// assert!(undone);
+    /// ```
     #[inline]
     pub fn scoped(scope: &'s Scope, when: When, f: F) -> Self {
         Guard {
@@ -244,6 +300,13 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
 
     /// Disarms the guard: the cleanup never runs, and what it captured is
     /// dropped now.
+    ///
+    /// ```
+    /// use exitstack::{Guard, When};
+    /// let mut ran = false;
+    /// Guard::new(When::Always, |_| ran = true).cancel();
+    /// assert!(!ran);
+    /// ```
     #[inline]
     pub fn cancel(self) {
         drop(self.into_inner());

@@ -29,6 +29,21 @@ struct Slot<'a> {
 /// A key is not `Clone`: it is spent by `cancel`. Keys stay valid for the
 /// stack their entries are on, also after those entries were moved by
 /// [`pop_all`](crate::ExitStack::pop_all).
+///
+/// ```
+/// let stack = exitstack::ExitStack::new();
+/// let key = stack.callback(|| unreachable!("cancelled"));
+/// stack.cancel(key).unwrap();
+/// ```
+///
+/// A key is spent by `cancel`; using it twice does not compile:
+///
+/// ```compile_fail,E0382
+/// let stack = exitstack::ExitStack::new();
+/// let key = stack.callback(|| ());
+/// let _ = stack.cancel(key);
+/// let _ = stack.cancel(key);
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct EntryKey {
     stack: u64,
