@@ -1,26 +1,131 @@
 //! The untyped core shared by [`ExitStack`](crate::ExitStack) and
 //! [`SendExitStack`](crate::SendExitStack): storage of type-erased entries,
 //! cancel keys, and the LIFO run loop with the panic and error policies.
+//!
+//! # Storage
+//!
+//! An entry is a vtable pointer and three words of payload. A payload that
+//! fits (at most three words, aligned to at most a word: most closures that
+//! capture a few references) is stored in place; a larger one is boxed and
+//! the slot holds the box. The first [`INLINE`] slots live inside the stack
+//! value, so small stacks never allocate; after them come chunks that double
+//! in size (8, 16, 32, ... slots) and never move, so a `&mut T` handed out by
+//! `enter_context` stays valid while more entries are registered, and 1,000
+//! entries take 7 chunk allocations.
+//!
+//! # Running
+//!
+//! The happy path is a plain loop of indirect calls, with no `catch_unwind`.
+//! If an entry panics, a drop guard runs the remaining entries during the
+//! unwinding, each under `catch_unwind` (their panics are discarded), and the
+//! first panic keeps unwinding with its own payload: policy 3 at no cost
+//! when nothing panics.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, UnsafeCell};
+use core::marker::PhantomData;
+use core::mem::{MaybeUninit, align_of, size_of};
 use core::ptr::NonNull;
 
 use crate::Outcome;
 use crate::error::{BoxError, CancelError, CleanupError};
 use crate::unwind::PanicBaseline;
 
-/// One registered cleanup. Every kind of entry (callback, exit callback,
-/// fallible callback, entered context) becomes one of these, so a single
-/// LIFO sequence orders them all (policy 1).
-pub(crate) type Entry<'a> = Box<dyn FnOnce(Outcome) -> Result<(), BoxError> + 'a>;
+/// Slots stored inside the stack value itself.
+pub(crate) const INLINE: usize = 8;
+/// Payload words per slot.
+const WORDS: usize = 3;
 
-struct Slot<'a> {
-    seq: u64,
-    /// `None` once cancelled. Cancelled slots stay in place so the sequence
-    /// numbers stay sorted for the binary search in `cancel`.
-    entry: Option<Entry<'a>>,
+/// What an entry does when it runs. Implemented by the small wrappers in
+/// `stack.rs` (callback, exit callback, fallible callback, contexts).
+pub(crate) trait Run {
+    fn run(self, outcome: Outcome) -> Result<(), BoxError>;
+}
+
+struct VTable {
+    /// Moves the payload out of the slot and runs it.
+    run: unsafe fn(NonNull<u8>, Outcome) -> Result<(), BoxError>,
+    /// Drops the payload in the slot without running it.
+    drop: unsafe fn(NonNull<u8>),
+}
+
+/// Per-payload-type vtables; whether a `P` is stored in place or boxed is a
+/// compile-time constant.
+struct Erased<P>(PhantomData<P>);
+
+impl<P: Run> Erased<P> {
+    const FITS: bool =
+        size_of::<P>() <= size_of::<[usize; WORDS]>() && align_of::<P>() <= align_of::<usize>();
+    const VTABLE: &'static VTable = if Self::FITS {
+        &VTable {
+            run: run_inline::<P>,
+            drop: drop_inline::<P>,
+        }
+    } else {
+        &VTable {
+            run: run_boxed::<P>,
+            drop: drop_boxed::<P>,
+        }
+    };
+}
+
+/// # Safety
+/// `data` holds a live `P` written by `RawStack::push`; it is moved out, so
+/// the slot must not be used again.
+unsafe fn run_inline<P: Run>(data: NonNull<u8>, outcome: Outcome) -> Result<(), BoxError> {
+    // SAFETY: the caller guarantees a live, initialised `P` at `data`, which
+    // `push` aligned for `P` (`FITS` checks the alignment).
+    unsafe { data.cast::<P>().read() }.run(outcome)
+}
+
+/// # Safety
+/// As for [`run_inline`].
+unsafe fn drop_inline<P>(data: NonNull<u8>) {
+    // SAFETY: the caller guarantees a live `P` at `data`, dropped once.
+    unsafe { data.cast::<P>().drop_in_place() }
+}
+
+/// # Safety
+/// `data` holds the pointer of a `Box<P>` leaked by `RawStack::push`; the box
+/// is taken back, so the slot must not be used again.
+unsafe fn run_boxed<P: Run>(data: NonNull<u8>, outcome: Outcome) -> Result<(), BoxError> {
+    // SAFETY: the caller guarantees the slot holds a pointer from
+    // `Box::leak`, not yet reclaimed.
+    let payload = unsafe { Box::from_raw(data.cast::<*mut P>().read()) };
+    (*payload).run(outcome)
+}
+
+/// # Safety
+/// As for [`run_boxed`].
+unsafe fn drop_boxed<P>(data: NonNull<u8>) {
+    // SAFETY: as in `run_boxed`.
+    drop(unsafe { Box::from_raw(data.cast::<*mut P>().read()) });
+}
+
+/// One entry: `vtable` is `Some` exactly while the payload is live.
+struct Slot {
+    vtable: Cell<Option<&'static VTable>>,
+    data: UnsafeCell<MaybeUninit<[usize; WORDS]>>,
+}
+
+impl Slot {
+    const fn empty() -> Slot {
+        Slot {
+            vtable: Cell::new(None),
+            data: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+
+    fn data(&self) -> NonNull<u8> {
+        // SAFETY: `UnsafeCell::get` never returns null.
+        unsafe { NonNull::new_unchecked(self.data.get().cast::<u8>()) }
+    }
+
+    /// Takes the entry out of the slot, if it is still pending.
+    fn take(&self) -> Option<(&'static VTable, NonNull<u8>)> {
+        self.vtable.take().map(|vtable| (vtable, self.data()))
+    }
 }
 
 /// Identifies one registered entry so that it can be
@@ -47,7 +152,8 @@ struct Slot<'a> {
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct EntryKey {
     stack: u64,
-    seq: u64,
+    epoch: u64,
+    index: usize,
 }
 
 /// Process-wide unique stack identities, so that a key from another stack is
@@ -67,31 +173,102 @@ fn fresh_stack_id() -> u64 {
     }
 }
 
-/// What running the entries produced.
-pub(crate) struct Report {
-    pub(crate) errors: Option<CleanupError>,
-    #[cfg(feature = "std")]
-    pub(crate) panic: Option<crate::unwind::Payload>,
+/// Where slot `index` lives: `None` for the inline slots, else the chunk and
+/// the offset in it. Chunk `k` holds `INLINE << k` slots and starts at index
+/// `INLINE << k`.
+fn locate(index: usize) -> Option<(usize, usize)> {
+    if index < INLINE {
+        return None;
+    }
+    let chunk = (index / INLINE).ilog2() as usize;
+    Some((chunk, index - (INLINE << chunk)))
+}
+
+/// The chunks after the inline slots. Freed on drop, also when the stack's
+/// own `Drop` unwinds.
+struct Chunks(UnsafeCell<Vec<NonNull<Slot>>>);
+
+impl Chunks {
+    /// The slot at `offset` of chunk `chunk`, allocating the chunk (which is
+    /// always the next one) if needed.
+    fn get_or_alloc(&self, chunk: usize, offset: usize) -> &Slot {
+        // SAFETY: the stack is `!Sync` and this vector is only touched here,
+        // in `get` and in `drop`; no user code runs while the `&mut` lives
+        // (allocation aside), so the borrow is unique.
+        let chunks = unsafe { &mut *self.0.get() };
+        if chunk == chunks.len() {
+            let slots: Box<[Slot]> = (0..INLINE << chunk).map(|_| Slot::empty()).collect();
+            chunks.push(NonNull::from(Box::leak(slots)).cast::<Slot>());
+        }
+        // SAFETY: chunk `chunk` exists (made just now or earlier: indices
+        // grow one at a time), holds `INLINE << chunk` slots, and
+        // `offset < INLINE << chunk` by `locate`.
+        unsafe { chunks[chunk].add(offset).as_ref() }
+    }
+
+    fn get(&self, chunk: usize, offset: usize) -> &Slot {
+        // SAFETY: as in `get_or_alloc`; a shared borrow of the vector.
+        let chunks = unsafe { &*self.0.get() };
+        // SAFETY: only indices below `len` are looked up, and their chunks
+        // were allocated by `get_or_alloc`.
+        unsafe { chunks[chunk].add(offset).as_ref() }
+    }
+
+    fn take(&mut self) -> Chunks {
+        Chunks(UnsafeCell::new(core::mem::take(self.0.get_mut())))
+    }
+}
+
+impl Drop for Chunks {
+    fn drop(&mut self) {
+        for (chunk, slots) in self.0.get_mut().drain(..).enumerate() {
+            let slice = core::ptr::slice_from_raw_parts_mut(slots.as_ptr(), INLINE << chunk);
+            // SAFETY: made by `Box::leak` of a `Box<[Slot]>` of exactly this
+            // length in `get_or_alloc`, freed once here. Every slot is empty
+            // by now (the stack ran or dropped its entries), and `Slot` has
+            // no drop glue anyway.
+            drop(unsafe { Box::from_raw(slice) });
+        }
+    }
+}
+
+/// What to do with each entry while draining the stack.
+#[derive(Clone, Copy)]
+enum Action {
+    Run(Outcome),
+    Discard,
 }
 
 pub(crate) struct RawStack<'a> {
-    slots: RefCell<Vec<Slot<'a>>>,
+    inline: [Slot; INLINE],
+    chunks: Chunks,
+    /// Slots in use, pending or cancelled: entries are at `0..len`.
+    len: Cell<usize>,
     /// Entries neither run nor cancelled.
     pending: Cell<usize>,
     /// 0 until the first registration; then this stack's identity in keys.
     id: Cell<u64>,
-    next_seq: Cell<u64>,
+    /// Bumped whenever the slots are emptied, so that keys of entries that
+    /// ran are not confused with the new entries reusing their slots.
+    epoch: Cell<u64>,
     baseline: PanicBaseline,
+    /// Entries borrow for `'a`; registration through `&self` makes `'a`
+    /// invariant (as in `Cell<&'a ()>`), so a stack can never be made to
+    /// accept an entry that lives shorter than the stack's own type says.
+    _entries: PhantomData<Cell<&'a ()>>,
 }
 
 impl<'a> RawStack<'a> {
     pub(crate) fn new() -> Self {
         RawStack {
-            slots: RefCell::new(Vec::new()),
+            inline: [const { Slot::empty() }; INLINE],
+            chunks: Chunks(UnsafeCell::new(Vec::new())),
+            len: Cell::new(0),
             pending: Cell::new(0),
             id: Cell::new(0),
-            next_seq: Cell::new(0),
+            epoch: Cell::new(0),
             baseline: PanicBaseline::now(),
+            _entries: PhantomData,
         }
     }
 
@@ -99,157 +276,216 @@ impl<'a> RawStack<'a> {
         self.pending.get()
     }
 
-    pub(crate) fn push(&self, entry: Entry<'a>) -> EntryKey {
+    fn slot(&self, index: usize) -> &Slot {
+        match locate(index) {
+            None => &self.inline[index],
+            Some((chunk, offset)) => self.chunks.get(chunk, offset),
+        }
+    }
+
+    /// Stores `payload` as the newest entry. Returns its key, and where the
+    /// payload lives (stable until the entry runs, is dropped, or the stack
+    /// moves — which needs `&mut self` or ownership).
+    pub(crate) fn push<P: Run + 'a>(&self, payload: P) -> (EntryKey, NonNull<P>) {
         if self.id.get() == 0 {
             self.id.set(fresh_stack_id());
         }
-        let seq = self.next_seq.get();
-        self.next_seq.set(seq + 1);
-        // No user code runs while the vector is borrowed: pushing only moves
-        // the box.
-        self.slots.borrow_mut().push(Slot {
-            seq,
-            entry: Some(entry),
-        });
+        let index = self.len.get();
+        let slot = match locate(index) {
+            None => &self.inline[index],
+            Some((chunk, offset)) => self.chunks.get_or_alloc(chunk, offset),
+        };
+        let data = slot.data();
+        let at = if Erased::<P>::FITS {
+            let at = data.cast::<P>();
+            // SAFETY: the slot at `len` is unused (its vtable is `None`), its
+            // payload area is big and aligned enough for `P` (`FITS`), and
+            // nothing else points into it.
+            unsafe { at.write(payload) };
+            at
+        } else {
+            let at = NonNull::from(Box::leak(Box::new(payload)));
+            // SAFETY: as above; a pointer always fits in the payload area.
+            unsafe { data.cast::<NonNull<P>>().write(at) };
+            at
+        };
+        slot.vtable.set(Some(Erased::<P>::VTABLE));
+        self.len.set(index + 1);
         self.pending.set(self.pending.get() + 1);
-        EntryKey {
+        let key = EntryKey {
             stack: self.id.get(),
-            seq,
-        }
+            epoch: self.epoch.get(),
+            index,
+        };
+        (key, at)
     }
 
     pub(crate) fn cancel(&self, key: &EntryKey) -> Result<(), CancelError> {
         if key.stack != self.id.get() {
             return Err(CancelError::ForeignKey);
         }
-        let entry = {
-            let mut slots = self.slots.borrow_mut();
-            let index = slots
-                .binary_search_by_key(&key.seq, |slot| slot.seq)
-                .map_err(|_| CancelError::NotPending)?;
-            slots[index].entry.take().ok_or(CancelError::NotPending)?
-        };
+        if key.epoch != self.epoch.get() || key.index >= self.len.get() {
+            return Err(CancelError::NotPending);
+        }
+        let (vtable, data) = self.slot(key.index).take().ok_or(CancelError::NotPending)?;
         self.pending.set(self.pending.get() - 1);
-        // Dropped after the borrow ends: the closure's captures run user
-        // `Drop` code, which may do anything but reach this stack.
-        drop(entry);
+        // SAFETY: `take` emptied the slot, so this is the one time its live
+        // payload is dropped. The captures' `Drop` may run any code, but no
+        // borrow of the stack's internals is held across it.
+        unsafe { (vtable.drop)(data) };
         Ok(())
-    }
-
-    /// Drops every pending entry without running it, last registered first.
-    /// The slots are detached first, so an entry whose captures panic on drop
-    /// can never be run later by this stack.
-    pub(crate) fn cancel_all(&mut self) {
-        let mut slots = core::mem::take(self.slots.get_mut());
-        self.pending.set(0);
-        #[cfg(feature = "std")]
-        let mut panic = None;
-        while let Some(slot) = slots.pop() {
-            #[cfg(feature = "std")]
-            if let Err(payload) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(slot)))
-            {
-                if panic.is_none() {
-                    panic = Some(payload);
-                } else {
-                    crate::unwind::discard(payload);
-                }
-            }
-            #[cfg(not(feature = "std"))]
-            drop(slot);
-        }
-        #[cfg(feature = "std")]
-        if let Some(payload) = panic {
-            std::panic::resume_unwind(payload);
-        }
     }
 
     /// Moves every entry, in order, into a new stack that keeps this one's
     /// identity (so outstanding keys follow their entries); this one starts
     /// over empty with a new identity.
     pub(crate) fn take_all(&mut self) -> Self {
-        RawStack {
-            slots: RefCell::new(core::mem::take(self.slots.get_mut())),
-            pending: Cell::new(self.pending.replace(0)),
-            id: Cell::new(self.id.replace(0)),
-            next_seq: Cell::new(self.next_seq.replace(0)),
-            baseline: PanicBaseline::now(),
-        }
-    }
-
-    /// The outcome a scope that ends now would have: `Panic` if a panic
-    /// started since the stack was made, else `Success`.
-    pub(crate) fn drop_outcome(&self) -> Outcome {
-        self.baseline.outcome()
-    }
-
-    /// Runs every pending entry, last registered first, each exactly once.
-    ///
-    /// With `std`, each runs under `catch_unwind`: the first panic is kept
-    /// for the caller to resume, later ones are dropped. Without `std`, a
-    /// panic unwinds out of here; the entries not yet run stay in the stack
-    /// and run when it is dropped during that unwinding.
-    pub(crate) fn run_all(&mut self, outcome: Outcome) -> Report {
-        let mut errors = Vec::new();
-        #[cfg(feature = "std")]
-        let mut panic = None;
-        // Popped one at a time (never `Vec`'s FIFO drop glue) and iteratively,
-        // so 100,000 entries need no recursion.
-        while let Some(slot) = self.slots.get_mut().pop() {
-            let Some(entry) = slot.entry else { continue };
-            *self.pending.get_mut() -= 1;
-            #[cfg(feature = "std")]
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || entry(outcome))) {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => errors.push(error),
-                Err(payload) if panic.is_none() => panic = Some(payload),
-                Err(payload) => crate::unwind::discard(payload),
+        let mut moved = RawStack::new();
+        let len = self.len.replace(0);
+        for (from, to) in self.inline.iter().zip(&moved.inline).take(len) {
+            if let Some(vtable) = from.vtable.take() {
+                // SAFETY: `from` holds a live payload (its vtable was set),
+                // `to` is unused; the payload is moved bitwise, as every
+                // Rust value may be, and `from` is marked empty.
+                unsafe { to.data.get().write(from.data.get().read()) };
+                to.vtable.set(Some(vtable));
             }
-            #[cfg(not(feature = "std"))]
-            if let Err(error) = entry(outcome) {
+        }
+        moved.chunks = self.chunks.take();
+        moved.len.set(len);
+        moved.pending.set(self.pending.replace(0));
+        moved.id.set(self.id.replace(0));
+        moved.epoch.set(self.epoch.replace(0));
+        moved
+    }
+
+    /// Empties the stack LIFO, doing `action` to each pending entry. If one
+    /// panics, the rest are handled during the unwinding by [`Rest`] and the
+    /// panic continues with its own payload.
+    fn drain(&mut self, action: Action, errors: &mut Vec<BoxError>) {
+        let rest = Rest {
+            stack: self,
+            action,
+        };
+        while let Some((vtable, data)) = rest.stack.pop() {
+            // SAFETY: `pop` emptied the slot: the payload runs or is dropped
+            // exactly once.
+            if let Err(error) = unsafe { handle(vtable, data, action) } {
                 errors.push(error);
             }
         }
-        Report {
-            errors: CleanupError::from_errors(errors),
-            #[cfg(feature = "std")]
-            panic,
-        }
+        rest.stack.epoch.set(rest.stack.epoch.get().wrapping_add(1));
     }
 
-    /// `close`: run everything, resume the first panic, return the errors.
-    pub(crate) fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-        let report = self.run_all(outcome);
-        #[cfg(feature = "std")]
-        if let Some(payload) = report.panic {
-            std::panic::resume_unwind(payload);
+    /// The newest pending entry, taken out of its slot. Cancelled slots on
+    /// the way are released.
+    fn pop(&self) -> Option<(&'static VTable, NonNull<u8>)> {
+        while let Some(index) = self.len.get().checked_sub(1) {
+            self.len.set(index);
+            if let Some(entry) = self.slot(index).take() {
+                self.pending.set(self.pending.get() - 1);
+                return Some(entry);
+            }
         }
-        report.errors.map_or(Ok(()), Err)
+        None
+    }
+
+    /// Runs every pending entry, last registered first, each exactly once.
+    pub(crate) fn run_all(&mut self, outcome: Outcome) -> Option<CleanupError> {
+        let mut errors = Vec::new();
+        self.drain(Action::Run(outcome), &mut errors);
+        CleanupError::from_errors(errors)
+    }
+
+    /// Drops every pending entry without running it, last registered first.
+    pub(crate) fn cancel_all(&mut self) {
+        self.drain(Action::Discard, &mut Vec::new());
+    }
+
+    /// `close`: run everything; a panic resumes after all ran.
+    pub(crate) fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
+        self.run_all(outcome).map_or(Ok(()), Err)
+    }
+}
+
+/// Runs or drops one payload taken out of its slot.
+///
+/// # Safety
+/// `vtable` and `data` come from one `Slot::take`, and are used once.
+#[inline]
+unsafe fn handle(vtable: &VTable, data: NonNull<u8>, action: Action) -> Result<(), BoxError> {
+    match action {
+        // SAFETY: forwarded from the caller.
+        Action::Run(outcome) => unsafe { (vtable.run)(data, outcome) },
+        Action::Discard => {
+            // SAFETY: forwarded from the caller.
+            unsafe { (vtable.drop)(data) };
+            Ok(())
+        }
+    }
+}
+
+/// Handles the entries left when one panicked: during the unwinding, each
+/// under `catch_unwind` (a panic escaping here would abort). Entries that
+/// still run see [`Outcome::Panic`]: the scope is now ending in one.
+struct Rest<'s, 'a> {
+    stack: &'s mut RawStack<'a>,
+    action: Action,
+}
+
+impl Drop for Rest<'_, '_> {
+    fn drop(&mut self) {
+        if crate::unwind::is_unwinding() {
+            let action = match self.action {
+                Action::Run(_) => Action::Run(Outcome::Panic),
+                Action::Discard => Action::Discard,
+            };
+            self.stack.drain_while_unwinding(action);
+        }
+    }
+}
+
+impl RawStack<'_> {
+    /// Empties the stack while the thread unwinds: nothing may escape.
+    /// Errors have no caller to go to and take the dropped-stack policy.
+    fn drain_while_unwinding(&mut self, action: Action) {
+        let mut errors = Vec::new();
+        while let Some((vtable, data)) = self.pop() {
+            // SAFETY: `pop` emptied the slot: the payload runs or is dropped
+            // exactly once.
+            let each = || unsafe { handle(vtable, data, action) };
+            #[cfg(feature = "std")]
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(each)) {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => errors.push(error),
+                Err(payload) => crate::unwind::discard(payload),
+            }
+            // Without `std` nothing can be caught: a second panic aborts,
+            // as in any destructor.
+            #[cfg(not(feature = "std"))]
+            if let Err(error) = each() {
+                errors.push(error);
+            }
+        }
+        self.epoch.set(self.epoch.get().wrapping_add(1));
+        if let Some(errors) = CleanupError::from_errors(errors) {
+            report_dropped_errors(&errors);
+        }
     }
 }
 
 impl Drop for RawStack<'_> {
     fn drop(&mut self) {
-        if self.slots.get_mut().is_empty() {
+        if self.pending.get() == 0 {
             return;
         }
-        let unwinding = crate::unwind::is_unwinding();
-        let report = self.run_all(self.drop_outcome());
-        if let Some(errors) = report.errors {
+        let outcome = self.baseline.outcome();
+        if crate::unwind::is_unwinding() {
+            // Policy 3: the panic already unwinding keeps going.
+            self.drain_while_unwinding(Action::Run(outcome));
+        } else if let Some(errors) = self.run_all(outcome) {
             report_dropped_errors(&errors);
         }
-        #[cfg(feature = "std")]
-        if let Some(payload) = report.panic {
-            if unwinding {
-                // Policy 3: the panic already unwinding keeps going; a second
-                // one escaping this destructor would abort the process.
-                crate::unwind::discard(payload);
-            } else {
-                std::panic::resume_unwind(payload);
-            }
-        }
-        #[cfg(not(feature = "std"))]
-        let _ = unwinding;
     }
 }
 
@@ -272,39 +508,4 @@ fn report_dropped_errors(errors: &CleanupError) {
     }
     #[cfg(not(all(feature = "std", debug_assertions)))]
     let _ = errors;
-}
-
-/// Owns a heap value like `Box<T>`, but as a raw pointer, so that moving the
-/// owner (into an entry closure, through `Vec` reallocation, through
-/// `pop_all`) never invalidates the `&mut T` handed out by `enter_context`.
-/// A `Box` would be retagged as unique on every move.
-pub(crate) struct Owned<T> {
-    ptr: NonNull<T>,
-}
-
-impl<T> Owned<T> {
-    pub(crate) fn new(value: T) -> Self {
-        Owned {
-            ptr: NonNull::from(Box::leak(Box::new(value))),
-        }
-    }
-
-    /// The pointer `enter_context` turns into its `&mut T`.
-    pub(crate) fn as_ptr(&self) -> NonNull<T> {
-        self.ptr
-    }
-
-    pub(crate) fn into_inner(self) -> T {
-        let this = core::mem::ManuallyDrop::new(self);
-        // SAFETY: `ptr` came from `Box::leak` in `new` and is freed only
-        // here or in `drop`; `this` is never dropped, so this runs once.
-        *unsafe { Box::from_raw(this.ptr.as_ptr()) }
-    }
-}
-
-impl<T> Drop for Owned<T> {
-    fn drop(&mut self) {
-        // SAFETY: as in `into_inner`: the allocation from `new`, freed once.
-        drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
-    }
 }

@@ -1,12 +1,67 @@
 //! [`ExitStack`] and [`SendExitStack`]: the same API over the same core
 //! ([`RawStack`]), differing only in whether entries must be `Send`.
 
-use alloc::boxed::Box;
 use core::fmt;
 
 use crate::Outcome;
 use crate::error::{BoxError, CancelError, CleanupError};
-use crate::raw::{EntryKey, Owned, RawStack};
+use crate::raw::{EntryKey, RawStack, Run};
+
+/// `callback`: a closure run whatever the outcome.
+struct Callback<F>(F);
+
+impl<F: FnOnce()> Run for Callback<F> {
+    #[inline]
+    fn run(self, _: Outcome) -> Result<(), BoxError> {
+        (self.0)();
+        Ok(())
+    }
+}
+
+/// `push`: an exit callback that sees the outcome.
+struct ExitCallback<F>(F);
+
+impl<F: FnOnce(Outcome)> Run for ExitCallback<F> {
+    #[inline]
+    fn run(self, outcome: Outcome) -> Result<(), BoxError> {
+        (self.0)(outcome);
+        Ok(())
+    }
+}
+
+/// `try_callback`: a fallible closure whose error is collected.
+struct TryCallback<F>(F);
+
+impl<F: FnOnce() -> Result<(), E>, E: Into<BoxError>> Run for TryCallback<F> {
+    #[inline]
+    fn run(self, _: Outcome) -> Result<(), BoxError> {
+        (self.0)().map_err(Into::into)
+    }
+}
+
+/// `enter_context`: a value dropped at exit. `repr(transparent)` so that a
+/// pointer to the entry is a pointer to the value.
+#[repr(transparent)]
+struct Context<T>(T);
+
+impl<T> Run for Context<T> {
+    #[inline]
+    fn run(self, _: Outcome) -> Result<(), BoxError> {
+        drop(self.0);
+        Ok(())
+    }
+}
+
+/// `enter_exit_context`: a value whose `exit` sees the outcome.
+#[repr(transparent)]
+struct Exit<C>(C);
+
+impl<C: ExitContext> Run for Exit<C> {
+    #[inline]
+    fn run(self, outcome: Outcome) -> Result<(), BoxError> {
+        self.0.exit(outcome).map_err(Into::into)
+    }
+}
 
 /// A value whose exit depends on how the scope ended — the analog of
 /// Python's `__exit__(exc_type, exc, tb)`: commit on success, roll back
@@ -85,10 +140,7 @@ macro_rules! stack_api {
             /// assert_eq!(*log.lock().unwrap(), ["second", "first"]);
             /// ```
             pub fn callback(&self, f: impl FnOnce() + $($Send)* 'a) -> EntryKey {
-                self.raw.push(Box::new(move |_| {
-                    f();
-                    Ok(())
-                }))
+                self.raw.push(Callback(f)).0
             }
 
             /// Registers an exit callback that receives the [`Outcome`]
@@ -103,10 +155,7 @@ macro_rules! stack_api {
             /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Error));
             /// ```
             pub fn push(&self, f: impl FnOnce(Outcome) + $($Send)* 'a) -> EntryKey {
-                self.raw.push(Box::new(move |outcome| {
-                    f(outcome);
-                    Ok(())
-                }))
+                self.raw.push(ExitCallback(f)).0
             }
 
             /// Registers a fallible cleanup. Its error does not stop the
@@ -126,7 +175,7 @@ macro_rules! stack_api {
             where
                 E: Into<BoxError>,
             {
-                self.raw.push(Box::new(move |_| f().map_err(Into::into)))
+                self.raw.push(TryCallback(f)).0
             }
 
             /// Holds `value` until exit, then drops it — in LIFO order with
@@ -151,21 +200,19 @@ macro_rules! stack_api {
                 reason = "each call returns a distinct heap value; see the SAFETY comment"
             )]
             pub fn enter_context<T: $($Send)* 'a>(&self, value: T) -> &mut T {
-                let owned = Owned::new(value);
-                let ptr = owned.as_ptr();
-                self.raw.push(Box::new(move |_| {
-                    drop(owned);
-                    Ok(())
-                }));
-                // SAFETY: `ptr` points to the heap value `owned` owns. It is
-                // freed only when the entry runs or is dropped, which needs
-                // `&mut self` (`close`, `pop_all`) or ownership (drop); the
-                // returned borrow holds `&self` for its whole life, so it
-                // ends before then. Contexts have no cancel key, and `Owned`
-                // moves as a raw pointer, so nothing else touches the value.
-                // Every call makes a new allocation, so the `&mut T`s handed
-                // out never alias.
-                unsafe { &mut *ptr.as_ptr() }
+                let (_, at) = self.raw.push(Context(value));
+                // SAFETY: `at` points to the entry just stored, a
+                // `repr(transparent)` `Context<T>`, so to a live `T`. It
+                // stays there until the entry runs or is dropped, or the
+                // stack moves: all of which need `&mut self` (`close`,
+                // `cancel_all`, `pop_all`) or ownership, while the returned
+                // borrow holds `&self` for its whole life. Storage never
+                // moves an entry on registration (the slots are inline or in
+                // chunks that never reallocate); contexts get no cancel key;
+                // every call stores a new entry, so the `&mut T`s handed out
+                // never alias, and the stack itself never reads a pending
+                // payload.
+                unsafe { &mut *at.cast::<T>().as_ptr() }
             }
 
             /// Holds an [`ExitContext`] until exit, then calls its
@@ -193,13 +240,9 @@ macro_rules! stack_api {
                 reason = "each call returns a distinct heap value; see the SAFETY comment"
             )]
             pub fn enter_exit_context<C: ExitContext + $($Send)* 'a>(&self, context: C) -> &mut C {
-                let owned = Owned::new(context);
-                let ptr = owned.as_ptr();
-                self.raw.push(Box::new(move |outcome| {
-                    owned.into_inner().exit(outcome).map_err(Into::into)
-                }));
-                // SAFETY: as in `enter_context`.
-                unsafe { &mut *ptr.as_ptr() }
+                let (_, at) = self.raw.push(Exit(context));
+                // SAFETY: as in `enter_context` (`Exit` is transparent too).
+                unsafe { &mut *at.cast::<C>().as_ptr() }
             }
 
             /// Cancels one entry: it will never run, and what its closure
@@ -297,8 +340,9 @@ macro_rules! stack_api {
             ///
             /// # Panics
             ///
-            /// If entries panicked, after all of them ran, with the payload
-            /// of the first panic.
+            /// If entries panicked, after all of them ran (those after the
+            /// first panic see [`Outcome::Panic`]), with the payload of the
+            /// first panic.
             pub fn close(&mut self) -> Result<(), CleanupError> {
                 self.raw.close_with(Outcome::Success)
             }
@@ -427,10 +471,13 @@ macro_rules! stack_api {
 /// 1. **Order**: strict LIFO across every kind of entry.
 /// 2. **Exactly once**: every entry runs once, also when others panic or
 ///    fail; a cancelled entry never runs and its closure is dropped once.
-/// 3. **Panics**: each entry runs under `catch_unwind`; after all have run,
-///    the first panic resumes with its original payload. A stack dropped
-///    while its thread is already unwinding lets that panic continue and
-///    discards later ones: a second panic never aborts the process.
+/// 3. **Panics**: when an entry panics, the remaining entries still run
+///    (each under `catch_unwind`, seeing [`Outcome::Panic`], as Python passes
+///    an exception on to the outer callbacks), and then the first panic
+///    continues with its original payload. A stack dropped while its thread
+///    is already unwinding lets that panic continue and discards later ones:
+///    a second panic never aborts the process. Nothing is caught while
+///    nothing panics: the happy path has no `catch_unwind` at all.
 /// 4. **Errors**: `close()` returns every error in execution order. A stack
 ///    that is only dropped has nowhere to return them: they are discarded
 ///    (debug builds print each to standard error); nothing panics.
@@ -504,12 +551,14 @@ pub struct SendExitStack<'a> {
 
 stack_api!(SendExitStack, [Send+]);
 
-// SAFETY: `RawStack` is `!Send` only because its entries are stored as
-// non-`Send` trait objects. Every entry of a `SendExitStack` was registered
-// through the methods above, all of which require the closure, value or
-// context to be `Send`, and entries only ever move between `SendExitStack`s
-// (`pop_all`). The rest of `RawStack` (cells of integers, the baseline) is
-// plain data. The stack stays `!Sync` through its `RefCell`/`Cell`s, so `&self`
+// SAFETY: `RawStack` is `!Send` only because it stores type-erased entries
+// behind raw pointers (in place, or boxed, and its chunks). Every entry of a
+// `SendExitStack` was registered through the methods above, all of which
+// require the closure, value or context to be `Send`, and entries only ever
+// move between `SendExitStack`s (`pop_all`) or into an `ExitStack`, never
+// out of one. The chunks are allocations the stack owns alone. The rest
+// (cells of integers, `&'static` vtables of function pointers, the baseline)
+// is plain data. The stack stays `!Sync` through its `Cell`s, so `&self`
 // registration is never shared across threads.
 unsafe impl Send for SendExitStack<'_> {}
 
