@@ -275,7 +275,7 @@ fn policy2_cancelled_entry_never_runs_and_its_captures_drop_once() {
         ran.set(true);
     });
     assert_eq!(stack.len(), 1);
-    stack.cancel(key).unwrap();
+    stack.cancel(&key).unwrap();
     assert_eq!(drops.drops(), 1, "dropped at cancel");
     assert_eq!(stack.len(), 0);
     stack.close().unwrap();
@@ -310,22 +310,22 @@ fn cancel_rejects_used_and_foreign_keys_and_follows_pop_all() {
     let mut stack = ExitStack::new();
     let ran_key = stack.callback(|| ran.borrow_mut().push("ran"));
     stack.close().unwrap();
-    assert_eq!(stack.cancel(ran_key), Err(CancelError::NotPending));
+    assert_eq!(stack.cancel(&ran_key), Err(CancelError::NotPending));
 
     let other = ExitStack::new();
     let foreign = other.callback(|| ran.borrow_mut().push("other"));
-    assert_eq!(stack.cancel(foreign), Err(CancelError::ForeignKey));
+    assert_eq!(stack.cancel(&foreign), Err(CancelError::ForeignKey));
     assert_eq!(other.len(), 1, "a refused cancel changes nothing");
 
     let moved_key = stack.callback(|| ran.borrow_mut().push("moved"));
     let kept_key = stack.callback(|| ran.borrow_mut().push("kept"));
     let mut moved = stack.pop_all();
     assert_eq!(
-        stack.cancel(kept_key),
+        stack.cancel(&kept_key),
         Err(CancelError::ForeignKey),
         "the key followed its entry"
     );
-    moved.cancel(moved_key).unwrap();
+    moved.cancel(&moved_key).unwrap();
     moved.close().unwrap();
     drop(other);
     assert_eq!(*ran.borrow(), ["ran", "kept", "other"]);
@@ -455,7 +455,7 @@ fn send_stack_converts_into_exit_stack_keeping_keys() {
         ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
     let local: ExitStack<'_> = send.into();
-    local.cancel(key).unwrap();
+    local.cancel(&key).unwrap();
     drop(local);
     assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
@@ -520,4 +520,55 @@ fn policy3_cancel_all_with_a_panicking_drop_drops_the_rest_then_resumes() {
     assert_eq!(panic_message(|| stack.cancel_all()), "drop panicked");
     assert_eq!(drops.drops(), 2);
     assert!(stack.is_empty());
+}
+
+#[test]
+fn scope_body_can_pop_all_on_success_and_on_error_entries_see_the_err() {
+    fn open_all<'a>(
+        names: &[&'static str],
+        log: &'a RefCell<Vec<String>>,
+    ) -> Result<ExitStack<'a>, Box<dyn Error>> {
+        ExitStack::scope(|stack| {
+            for &name in names {
+                if name.is_empty() {
+                    return Err("empty name".into());
+                }
+                stack.push(move |outcome| log.borrow_mut().push(format!("{name}: {outcome}")));
+            }
+            Ok(stack.pop_all())
+        })
+    }
+    let log = RefCell::new(Vec::new());
+    let handed_over = open_all(&["a", "b"], &log).unwrap();
+    assert!(log.borrow().is_empty(), "nothing ran: the caller owns them");
+    drop(handed_over);
+    assert!(open_all(&["c", ""], &log).is_err());
+    assert_eq!(*log.borrow(), ["b: success", "a: success", "c: error"]);
+}
+
+#[test]
+fn a_refused_key_stays_usable_on_the_right_stack() {
+    let ran = Cell::new(false);
+    let mut first = ExitStack::new();
+    let key = first.callback(|| ran.set(true));
+    let second = first.pop_all();
+    assert_eq!(first.cancel(&key), Err(CancelError::ForeignKey));
+    assert_eq!(second.cancel(&key), Ok(()));
+    assert_eq!(second.cancel(&key), Err(CancelError::NotPending));
+    drop(second);
+    assert!(!ran.get());
+}
+
+#[test]
+fn scope_body_may_return_io_result() {
+    let result: std::io::Result<u8> = ExitStack::scope(|stack| {
+        stack.try_callback(|| Err("unlock failed"));
+        Ok(1)
+    });
+    let error = result.unwrap_err();
+    let cleanup = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<CleanupError>())
+        .unwrap();
+    assert_eq!(cleanup.first().to_string(), "unlock failed");
 }

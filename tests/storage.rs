@@ -15,7 +15,7 @@ fn stale_key_does_not_cancel_the_new_entry_that_reuses_its_slot() {
     let old = stack.callback(|| log.borrow_mut().push("old"));
     stack.close().unwrap();
     stack.callback(|| log.borrow_mut().push("new")); // same slot as `old`
-    assert_eq!(stack.cancel(old), Err(CancelError::NotPending));
+    assert_eq!(stack.cancel(&old), Err(CancelError::NotPending));
     stack.close().unwrap();
     assert_eq!(*log.borrow(), ["old", "new"]);
 }
@@ -27,7 +27,7 @@ fn stale_key_after_cancel_all_is_not_pending() {
     stack.cancel_all();
     let ran = Cell::new(false);
     stack.callback(|| ran.set(true));
-    assert_eq!(stack.cancel(old), Err(CancelError::NotPending));
+    assert_eq!(stack.cancel(&old), Err(CancelError::NotPending));
     drop(stack);
     assert!(ran.get());
 }
@@ -88,8 +88,8 @@ fn pop_all_moves_inline_and_chunked_entries_keeping_order_and_keys() {
     // Cancel one inline and one chunked entry on the new stack.
     let key_35 = keys.swap_remove(35);
     let key_2 = keys.swap_remove(2);
-    moved.cancel(key_35).unwrap();
-    moved.cancel(key_2).unwrap();
+    moved.cancel(&key_35).unwrap();
+    moved.cancel(&key_2).unwrap();
     assert_eq!(moved.len(), 38);
     assert_eq!(drops.drops(), 2);
     // The emptied stack keeps working.
@@ -108,7 +108,7 @@ fn cancel_in_a_chunk_and_len_accounting() {
     let keys: Vec<_> = (0..100).map(|_| stack.callback(|| ())).collect();
     assert_eq!(stack.len(), 100);
     for key in keys.into_iter().skip(50) {
-        stack.cancel(key).unwrap();
+        stack.cancel(&key).unwrap();
     }
     assert_eq!(stack.len(), 50);
 }

@@ -45,6 +45,7 @@ pub struct CleanupError {
 
 impl CleanupError {
     /// `None` when there is nothing to report.
+    #[inline]
     pub(crate) fn from_errors(errors: Vec<BoxError>) -> Option<Self> {
         (!errors.is_empty()).then_some(CleanupError { errors })
     }
@@ -137,6 +138,27 @@ impl Error for CleanupError {
     }
 }
 
+#[cfg(feature = "std")]
+impl From<CleanupError> for std::io::Error {
+    /// Lets `ExitStack::scope` bodies return `io::Result`: the cleanup
+    /// errors become an [`std::io::ErrorKind::Other`] error whose inner error
+    /// is the `CleanupError` (reach it with `get_ref` and `downcast_ref`).
+    ///
+    /// ```
+    /// use exitstack::{CleanupError, ExitStack};
+    /// let result: std::io::Result<()> = ExitStack::scope(|stack| {
+    ///     stack.try_callback(|| Err("unlock failed"));
+    ///     Ok(())
+    /// });
+    /// let error = result.unwrap_err();
+    /// let cleanup = error.get_ref().unwrap().downcast_ref::<CleanupError>().unwrap();
+    /// assert_eq!(cleanup.first().to_string(), "unlock failed");
+    /// ```
+    fn from(error: CleanupError) -> Self {
+        std::io::Error::other(error)
+    }
+}
+
 /// Iterator over the errors of a [`CleanupError`], from [`CleanupError::iter`]
 /// or `for error in &cleanup_error`.
 ///
@@ -194,11 +216,11 @@ impl IntoIterator for CleanupError {
 /// let mut stack = ExitStack::new();
 /// let key = stack.callback(|| ());
 /// stack.close().unwrap();
-/// assert_eq!(stack.cancel(key), Err(CancelError::NotPending));
+/// assert_eq!(stack.cancel(&key), Err(CancelError::NotPending));
 ///
 /// let other = ExitStack::new();
 /// let key = other.callback(|| ());
-/// assert_eq!(stack.cancel(key), Err(CancelError::ForeignKey));
+/// assert_eq!(stack.cancel(&key), Err(CancelError::ForeignKey));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -103,26 +103,23 @@ unsafe fn drop_boxed<P>(data: NonNull<u8>) {
     drop(unsafe { Box::from_raw(data.cast::<*mut P>().read()) });
 }
 
-/// One entry: `vtable` is `Some` exactly while the payload is live.
+/// One entry: `vtable` is `Some` exactly while the payload is live. Slots
+/// at and above the stack's `len` are uninitialised memory; a slot is
+/// written whole when an entry is pushed into it.
 struct Slot {
     vtable: Cell<Option<&'static VTable>>,
     data: UnsafeCell<MaybeUninit<[usize; WORDS]>>,
 }
 
 impl Slot {
-    const fn empty() -> Slot {
-        Slot {
-            vtable: Cell::new(None),
-            data: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-
+    #[inline]
     fn data(&self) -> NonNull<u8> {
         // SAFETY: `UnsafeCell::get` never returns null.
         unsafe { NonNull::new_unchecked(self.data.get().cast::<u8>()) }
     }
 
     /// Takes the entry out of the slot, if it is still pending.
+    #[inline]
     fn take(&self) -> Option<(&'static VTable, NonNull<u8>)> {
         self.vtable.take().map(|vtable| (vtable, self.data()))
     }
@@ -131,25 +128,21 @@ impl Slot {
 /// Identifies one registered entry so that it can be
 /// [cancelled](crate::ExitStack::cancel). Returned by every registration.
 ///
-/// A key is not `Clone`: it is spent by `cancel`. Keys stay valid for the
-/// stack their entries are on, also after those entries were moved by
-/// [`pop_all`](crate::ExitStack::pop_all).
+/// Keys stay valid for the stack their entries are on, also after those
+/// entries were moved by [`pop_all`](crate::ExitStack::pop_all). A key whose
+/// entry already ran or was cancelled is refused with
+/// [`CancelError::NotPending`](crate::CancelError::NotPending) — never
+/// confused with a newer entry that reuses its place.
 ///
 /// ```
-/// let stack = exitstack::ExitStack::new();
+/// use exitstack::{CancelError, ExitStack};
+///
+/// let stack = ExitStack::new();
 /// let key = stack.callback(|| unreachable!("cancelled"));
-/// stack.cancel(key).unwrap();
+/// assert_eq!(stack.cancel(&key), Ok(()));
+/// assert_eq!(stack.cancel(&key), Err(CancelError::NotPending));
 /// ```
-///
-/// A key is spent by `cancel`; using it twice does not compile:
-///
-/// ```compile_fail,E0382
-/// let stack = exitstack::ExitStack::new();
-/// let key = stack.callback(|| ());
-/// let _ = stack.cancel(key);
-/// let _ = stack.cancel(key);
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EntryKey {
     stack: u64,
     epoch: u64,
@@ -176,6 +169,7 @@ fn fresh_stack_id() -> u64 {
 /// Where slot `index` lives: `None` for the inline slots, else the chunk and
 /// the offset in it. Chunk `k` holds `INLINE << k` slots and starts at index
 /// `INLINE << k`.
+#[inline]
 fn locate(index: usize) -> Option<(usize, usize)> {
     if index < INLINE {
         return None;
@@ -191,26 +185,43 @@ struct Chunks(UnsafeCell<Vec<NonNull<Slot>>>);
 impl Chunks {
     /// The slot at `offset` of chunk `chunk`, allocating the chunk (which is
     /// always the next one) if needed.
-    fn get_or_alloc(&self, chunk: usize, offset: usize) -> &Slot {
-        // SAFETY: the stack is `!Sync` and this vector is only touched here,
-        // in `get` and in `drop`; no user code runs while the `&mut` lives
-        // (allocation aside), so the borrow is unique.
-        let chunks = unsafe { &mut *self.0.get() };
-        if chunk == chunks.len() {
-            let slots: Box<[Slot]> = (0..INLINE << chunk).map(|_| Slot::empty()).collect();
-            chunks.push(NonNull::from(Box::leak(slots)).cast::<Slot>());
-        }
-        // SAFETY: chunk `chunk` exists (made just now or earlier: indices
-        // grow one at a time), holds `INLINE << chunk` slots, and
+    #[inline]
+    fn get_or_alloc(&self, chunk: usize, offset: usize) -> NonNull<Slot> {
+        // SAFETY: the stack is `!Sync`; the vector is only mutated in
+        // `alloc` and `drop`, never while this shared borrow lives.
+        let chunks = unsafe { &*self.0.get() };
+        let base = match chunks.get(chunk) {
+            Some(base) => *base,
+            None => self.alloc(chunk),
+        };
+        // SAFETY: chunk `chunk` holds `INLINE << chunk` slots, and
         // `offset < INLINE << chunk` by `locate`.
-        unsafe { chunks[chunk].add(offset).as_ref() }
+        unsafe { base.add(offset) }
     }
 
-    fn get(&self, chunk: usize, offset: usize) -> &Slot {
+    /// Allocates chunk `chunk`, which is always the next one: indices grow
+    /// one at a time.
+    #[cold]
+    #[inline(never)]
+    fn alloc(&self, chunk: usize) -> NonNull<Slot> {
+        // SAFETY: the stack is `!Sync` and no other borrow of the vector is
+        // live (`get_or_alloc` released its own); no user code runs while
+        // this one lives (allocation aside), so it is unique.
+        let chunks = unsafe { &mut *self.0.get() };
+        debug_assert_eq!(chunk, chunks.len());
+        let slots: Box<[MaybeUninit<Slot>]> = Box::new_uninit_slice(INLINE << chunk);
+        let base = NonNull::from(Box::leak(slots)).cast::<Slot>();
+        chunks.push(base);
+        base
+    }
+
+    /// # Safety
+    /// The slot must be initialised: below the stack's `len`.
+    unsafe fn get(&self, chunk: usize, offset: usize) -> &Slot {
         // SAFETY: as in `get_or_alloc`; a shared borrow of the vector.
         let chunks = unsafe { &*self.0.get() };
-        // SAFETY: only indices below `len` are looked up, and their chunks
-        // were allocated by `get_or_alloc`.
+        // SAFETY: the caller looks up an index below `len`, whose chunk was
+        // allocated by `get_or_alloc` and whose slot was written by `push`.
         unsafe { chunks[chunk].add(offset).as_ref() }
     }
 
@@ -220,13 +231,26 @@ impl Chunks {
 }
 
 impl Drop for Chunks {
+    #[inline]
     fn drop(&mut self) {
+        if self.0.get_mut().is_empty() {
+            return;
+        }
+        self.free();
+    }
+}
+
+impl Chunks {
+    #[cold]
+    fn free(&mut self) {
         for (chunk, slots) in self.0.get_mut().drain(..).enumerate() {
-            let slice = core::ptr::slice_from_raw_parts_mut(slots.as_ptr(), INLINE << chunk);
-            // SAFETY: made by `Box::leak` of a `Box<[Slot]>` of exactly this
-            // length in `get_or_alloc`, freed once here. Every slot is empty
-            // by now (the stack ran or dropped its entries), and `Slot` has
-            // no drop glue anyway.
+            let slice = core::ptr::slice_from_raw_parts_mut(
+                slots.as_ptr().cast::<MaybeUninit<Slot>>(),
+                INLINE << chunk,
+            );
+            // SAFETY: made by `Box::leak` of a `Box<[MaybeUninit<Slot>]>` of
+            // exactly this length in `get_or_alloc`, freed once here. Every
+            // entry was run or dropped by now, and `Slot` has no drop glue.
             drop(unsafe { Box::from_raw(slice) });
         }
     }
@@ -240,12 +264,13 @@ enum Action {
 }
 
 pub(crate) struct RawStack<'a> {
-    inline: [Slot; INLINE],
+    /// The first slots; `0..min(len, INLINE)` are initialised.
+    inline: UnsafeCell<[MaybeUninit<Slot>; INLINE]>,
     chunks: Chunks,
     /// Slots in use, pending or cancelled: entries are at `0..len`.
     len: Cell<usize>,
-    /// Entries neither run nor cancelled.
-    pending: Cell<usize>,
+    /// Cancelled slots below `len` (pending entries: `len - cancelled`).
+    cancelled: Cell<usize>,
     /// 0 until the first registration; then this stack's identity in keys.
     id: Cell<u64>,
     /// Bumped whenever the slots are emptied, so that keys of entries that
@@ -259,48 +284,76 @@ pub(crate) struct RawStack<'a> {
 }
 
 impl<'a> RawStack<'a> {
+    #[inline]
     pub(crate) fn new() -> Self {
+        // Read first: a branch in the middle of the struct literal makes
+        // LLVM build the stack in a temporary and copy all of it.
+        let baseline = PanicBaseline::now();
         RawStack {
-            inline: [const { Slot::empty() }; INLINE],
+            inline: UnsafeCell::new([const { MaybeUninit::uninit() }; INLINE]),
             chunks: Chunks(UnsafeCell::new(Vec::new())),
             len: Cell::new(0),
-            pending: Cell::new(0),
+            cancelled: Cell::new(0),
             id: Cell::new(0),
             epoch: Cell::new(0),
-            baseline: PanicBaseline::now(),
+            baseline,
             _entries: PhantomData,
         }
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.pending.get()
+        self.len.get() - self.cancelled.get()
     }
 
-    fn slot(&self, index: usize) -> &Slot {
+    /// Where slot `index` is, initialised or not.
+    #[inline]
+    fn slot_ptr(&self, index: usize) -> NonNull<Slot> {
         match locate(index) {
-            None => &self.inline[index],
-            Some((chunk, offset)) => self.chunks.get(chunk, offset),
+            // SAFETY: `index < INLINE`, inside the array; `UnsafeCell::get`
+            // is never null.
+            None => unsafe { NonNull::new_unchecked(self.inline.get().cast::<Slot>().add(index)) },
+            Some((chunk, offset)) => self.chunks.get_or_alloc(chunk, offset),
+        }
+    }
+
+    /// # Safety
+    /// `index < len`: the slot was written by `push`.
+    #[inline]
+    unsafe fn slot(&self, index: usize) -> &Slot {
+        match locate(index) {
+            // SAFETY: below `len`, so initialised; only ever shared (its
+            // fields are cells).
+            None => unsafe { &*self.inline.get().cast::<Slot>().add(index) },
+            // SAFETY: forwarded from the caller.
+            Some((chunk, offset)) => unsafe { self.chunks.get(chunk, offset) },
         }
     }
 
     /// Stores `payload` as the newest entry. Returns its key, and where the
     /// payload lives (stable until the entry runs, is dropped, or the stack
     /// moves — which needs `&mut self` or ownership).
+    #[inline]
     pub(crate) fn push<P: Run + 'a>(&self, payload: P) -> (EntryKey, NonNull<P>) {
         if self.id.get() == 0 {
             self.id.set(fresh_stack_id());
         }
         let index = self.len.get();
-        let slot = match locate(index) {
-            None => &self.inline[index],
-            Some((chunk, offset)) => self.chunks.get_or_alloc(chunk, offset),
-        };
-        let data = slot.data();
+        let slot = self.slot_ptr(index);
+        // SAFETY: the slot at `len` is unused memory that nothing points
+        // into; it is written whole before anything reads it.
+        unsafe {
+            slot.write(Slot {
+                vtable: Cell::new(Some(Erased::<P>::VTABLE)),
+                data: UnsafeCell::new(MaybeUninit::uninit()),
+            });
+        }
+        // SAFETY: just initialised.
+        let data = unsafe { slot.as_ref() }.data();
         let at = if Erased::<P>::FITS {
             let at = data.cast::<P>();
-            // SAFETY: the slot at `len` is unused (its vtable is `None`), its
-            // payload area is big and aligned enough for `P` (`FITS`), and
-            // nothing else points into it.
+            // SAFETY: the payload area is big and aligned enough for `P`
+            // (`FITS`), and nothing else points into it.
             unsafe { at.write(payload) };
             at
         } else {
@@ -309,9 +362,7 @@ impl<'a> RawStack<'a> {
             unsafe { data.cast::<NonNull<P>>().write(at) };
             at
         };
-        slot.vtable.set(Some(Erased::<P>::VTABLE));
         self.len.set(index + 1);
-        self.pending.set(self.pending.get() + 1);
         let key = EntryKey {
             stack: self.id.get(),
             epoch: self.epoch.get(),
@@ -327,8 +378,10 @@ impl<'a> RawStack<'a> {
         if key.epoch != self.epoch.get() || key.index >= self.len.get() {
             return Err(CancelError::NotPending);
         }
-        let (vtable, data) = self.slot(key.index).take().ok_or(CancelError::NotPending)?;
-        self.pending.set(self.pending.get() - 1);
+        // SAFETY: `key.index < len`, checked above.
+        let slot = unsafe { self.slot(key.index) };
+        let (vtable, data) = slot.take().ok_or(CancelError::NotPending)?;
+        self.cancelled.set(self.cancelled.get() + 1);
         // SAFETY: `take` emptied the slot, so this is the one time its live
         // payload is dropped. The captures' `Drop` may run any code, but no
         // borrow of the stack's internals is held across it.
@@ -342,18 +395,20 @@ impl<'a> RawStack<'a> {
     pub(crate) fn take_all(&mut self) -> Self {
         let mut moved = RawStack::new();
         let len = self.len.replace(0);
-        for (from, to) in self.inline.iter().zip(&moved.inline).take(len) {
-            if let Some(vtable) = from.vtable.take() {
-                // SAFETY: `from` holds a live payload (its vtable was set),
-                // `to` is unused; the payload is moved bitwise, as every
-                // Rust value may be, and `from` is marked empty.
-                unsafe { to.data.get().write(from.data.get().read()) };
-                to.vtable.set(Some(vtable));
-            }
+        // SAFETY: the first `min(len, INLINE)` slots are initialised; they
+        // are moved bitwise (as every Rust value may be) into the new stack,
+        // whose slots are unused, and this stack forgets them by its `len`
+        // being 0 now.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.inline.get().cast::<Slot>(),
+                moved.inline.get_mut().as_mut_ptr().cast::<Slot>(),
+                len.min(INLINE),
+            );
         }
         moved.chunks = self.chunks.take();
         moved.len.set(len);
-        moved.pending.set(self.pending.replace(0));
+        moved.cancelled.set(self.cancelled.replace(0));
         moved.id.set(self.id.replace(0));
         moved.epoch.set(self.epoch.replace(0));
         moved
@@ -362,6 +417,7 @@ impl<'a> RawStack<'a> {
     /// Empties the stack LIFO, doing `action` to each pending entry. If one
     /// panics, the rest are handled during the unwinding by [`Rest`] and the
     /// panic continues with its own payload.
+    #[inline]
     fn drain(&mut self, action: Action, errors: &mut Vec<BoxError>) {
         let rest = Rest {
             stack: self,
@@ -377,20 +433,25 @@ impl<'a> RawStack<'a> {
         rest.stack.epoch.set(rest.stack.epoch.get().wrapping_add(1));
     }
 
-    /// The newest pending entry, taken out of its slot. Cancelled slots on
-    /// the way are released.
+    /// The newest pending entry, taken out of the stack: lowering `len`
+    /// below its slot is what marks it taken. Cancelled slots on the way are
+    /// released.
+    #[inline]
     fn pop(&self) -> Option<(&'static VTable, NonNull<u8>)> {
         while let Some(index) = self.len.get().checked_sub(1) {
             self.len.set(index);
-            if let Some(entry) = self.slot(index).take() {
-                self.pending.set(self.pending.get() - 1);
-                return Some(entry);
+            // SAFETY: `index` was below `len`.
+            let slot = unsafe { self.slot(index) };
+            match slot.vtable.get() {
+                Some(vtable) => return Some((vtable, slot.data())),
+                None => self.cancelled.set(self.cancelled.get() - 1),
             }
         }
         None
     }
 
     /// Runs every pending entry, last registered first, each exactly once.
+    #[inline]
     pub(crate) fn run_all(&mut self, outcome: Outcome) -> Option<CleanupError> {
         let mut errors = Vec::new();
         self.drain(Action::Run(outcome), &mut errors);
@@ -403,6 +464,7 @@ impl<'a> RawStack<'a> {
     }
 
     /// `close`: run everything; a panic resumes after all ran.
+    #[inline]
     pub(crate) fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
         self.run_all(outcome).map_or(Ok(()), Err)
     }
@@ -434,6 +496,7 @@ struct Rest<'s, 'a> {
 }
 
 impl Drop for Rest<'_, '_> {
+    #[inline]
     fn drop(&mut self) {
         if crate::unwind::is_unwinding() {
             let action = match self.action {
@@ -475,8 +538,9 @@ impl RawStack<'_> {
 }
 
 impl Drop for RawStack<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if self.pending.get() == 0 {
+        if self.len.get() == 0 {
             return;
         }
         let outcome = self.baseline.outcome();

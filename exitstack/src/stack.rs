@@ -125,6 +125,7 @@ macro_rules! stack_api {
             /// (in a `Drop` during a panic) still sees [`Outcome::Success`]
             /// when its own scope ends normally.
             #[must_use]
+            #[inline]
             pub fn new() -> Self {
                 $Stack { raw: RawStack::new() }
             }
@@ -139,12 +140,18 @@ macro_rules! stack_api {
             /// stack.close().unwrap();
             /// assert_eq!(*log.lock().unwrap(), ["second", "first"]);
             /// ```
+            #[inline]
             pub fn callback(&self, f: impl FnOnce() + $($Send)* 'a) -> EntryKey {
                 self.raw.push(Callback(f)).0
             }
 
             /// Registers an exit callback that receives the [`Outcome`]
             /// (Python's `push`).
+            ///
+            /// `Outcome::Error` is only seen through [`scope`](Self::scope),
+            /// [`close_with`](Self::close_with), or `#[exitstack::scope]`: a
+            /// stack dropped on an early `return Err(..)` or `?` cannot tell
+            /// that from success.
             ///
             /// ```
             /// use exitstack::Outcome;
@@ -154,6 +161,7 @@ macro_rules! stack_api {
             /// stack.close_with(Outcome::Error).unwrap();
             /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Error));
             /// ```
+            #[inline]
             pub fn push(&self, f: impl FnOnce(Outcome) + $($Send)* 'a) -> EntryKey {
                 self.raw.push(ExitCallback(f)).0
             }
@@ -168,6 +176,7 @@ macro_rules! stack_api {
             /// let err = stack.close().unwrap_err();
             /// assert!(err.downcast_ref::<std::io::Error>().is_some());
             /// ```
+            #[inline]
             pub fn try_callback<E>(
                 &self,
                 f: impl FnOnce() -> Result<(), E> + $($Send)* 'a,
@@ -199,6 +208,7 @@ macro_rules! stack_api {
                 clippy::mut_from_ref,
                 reason = "each call returns a distinct heap value; see the SAFETY comment"
             )]
+            #[inline]
             pub fn enter_context<T: $($Send)* 'a>(&self, value: T) -> &mut T {
                 let (_, at) = self.raw.push(Context(value));
                 // SAFETY: `at` points to the entry just stored, a
@@ -239,6 +249,7 @@ macro_rules! stack_api {
                 clippy::mut_from_ref,
                 reason = "each call returns a distinct heap value; see the SAFETY comment"
             )]
+            #[inline]
             pub fn enter_exit_context<C: ExitContext + $($Send)* 'a>(&self, context: C) -> &mut C {
                 let (_, at) = self.raw.push(Exit(context));
                 // SAFETY: as in `enter_context` (`Exit` is transparent too).
@@ -251,9 +262,10 @@ macro_rules! stack_api {
             /// # Errors
             ///
             /// [`CancelError::NotPending`] if the entry already ran or was
-            /// cancelled; [`CancelError::ForeignKey`] if the key is another
-            /// stack's (entries moved by `pop_all` take their keys along).
-            /// Nothing changes in either case.
+            /// cancelled (a key used twice); [`CancelError::ForeignKey`] if
+            /// the key is another stack's (entries moved by `pop_all` take
+            /// their keys along). Nothing changes in either case, and the key
+            /// stays usable, e.g. on the right stack.
             ///
             /// ```
             /// let log = std::sync::Mutex::new(Vec::new());
@@ -261,12 +273,12 @@ macro_rules! stack_api {
             /// stack.callback(|| log.lock().unwrap().push("close"));
             /// let rollback = stack.callback(|| log.lock().unwrap().push("rollback"));
             /// // ... the work succeeded:
-            /// stack.cancel(rollback).unwrap();
+            /// stack.cancel(&rollback).unwrap();
             /// stack.close().unwrap();
             /// assert_eq!(*log.lock().unwrap(), ["close"]);
             /// ```
-            pub fn cancel(&self, key: EntryKey) -> Result<(), CancelError> {
-                self.raw.cancel(&key)
+            pub fn cancel(&self, key: &EntryKey) -> Result<(), CancelError> {
+                self.raw.cancel(key)
             }
 
             /// Cancels every pending entry: none of them will run. What
@@ -343,6 +355,7 @@ macro_rules! stack_api {
             /// If entries panicked, after all of them ran (those after the
             /// first panic see [`Outcome::Panic`]), with the payload of the
             /// first panic.
+            #[inline]
             pub fn close(&mut self) -> Result<(), CleanupError> {
                 self.raw.close_with(Outcome::Success)
             }
@@ -358,6 +371,7 @@ macro_rules! stack_api {
             ///
             /// If entries panicked, after all of them ran, with the payload
             /// of the first panic.
+            #[inline]
             pub fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
                 self.raw.close_with(outcome)
             }
@@ -366,7 +380,15 @@ macro_rules! stack_api {
             /// `Result` decides the outcome (`Ok` → [`Outcome::Success`],
             /// `Err` → [`Outcome::Error`]); a panic in the body is
             /// [`Outcome::Panic`], and it keeps unwinding after the cleanups
-            /// ran.
+            /// ran. The body gets `&mut` access, so it can also
+            /// [`pop_all`](Self::pop_all) on success and return the cleanups
+            /// to its caller — the "all or nothing" pattern, with on-error
+            /// entries that see the `Err`.
+            ///
+            /// A stack that is simply dropped cannot know that its function
+            /// returned an `Err` through `?`: it reports
+            /// [`Outcome::Success`]. `scope` is how exit callbacks see
+            /// [`Outcome::Error`].
             ///
             /// # Errors
             ///
@@ -392,13 +414,13 @@ macro_rules! stack_api {
             /// ```
             pub fn scope<T, E, F>(body: F) -> Result<T, E>
             where
-                F: FnOnce(&$Stack<'a>) -> Result<T, E>,
+                F: FnOnce(&mut $Stack<'a>) -> Result<T, E>,
                 E: From<CleanupError>,
             {
                 // If `body` panics, `stack` is dropped while unwinding: its
                 // entries see `Outcome::Panic` and their panics are discarded.
                 let mut stack = $Stack::new();
-                let result = body(&stack);
+                let result = body(&mut stack);
                 let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Error };
                 let cleanup = stack.close_with(outcome);
                 match (result, cleanup) {
@@ -415,10 +437,11 @@ macro_rules! stack_api {
             #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
             /// let key = stack.callback(|| ());
             /// assert_eq!(stack.len(), 1);
-            /// stack.cancel(key).unwrap();
+            /// stack.cancel(&key).unwrap();
             /// assert_eq!(stack.len(), 0);
             /// ```
             #[must_use]
+            #[inline]
             pub fn len(&self) -> usize {
                 self.raw.len()
             }
@@ -429,6 +452,7 @@ macro_rules! stack_api {
             #[doc = concat!("assert!(exitstack::", stringify!($Stack), "::new().is_empty());")]
             /// ```
             #[must_use]
+            #[inline]
             pub fn is_empty(&self) -> bool {
                 self.raw.len() == 0
             }

@@ -1,0 +1,132 @@
+//! Heap allocations of `ExitStack`, counted by a global allocator. Counts are
+//! per thread (tests run in parallel), and deterministic.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+
+use exitstack::ExitStack;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the counter is a const-initialised
+// thread-local `Cell` without a destructor, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: forwarded from the caller.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: forwarded from the caller.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Heap allocations (and reallocations) made on this thread by `f`.
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+/// Registers `n` callbacks that capture three words each, then closes.
+fn register_and_run(n: usize) -> usize {
+    let (a, b, c) = (Cell::new(0_usize), Cell::new(0_usize), Cell::new(0_usize));
+    let count = allocations(|| {
+        let mut stack = ExitStack::new();
+        for _ in 0..n {
+            let (a, b, c) = (&a, &b, &c);
+            stack.callback(move || {
+                a.set(a.get() + 1);
+                b.set(b.get() + 1);
+                c.set(c.get() + 1);
+            });
+        }
+        stack.close().unwrap();
+    });
+    assert_eq!(a.get() + b.get() + c.get(), 3 * n, "every callback ran");
+    count
+}
+
+#[test]
+fn eight_small_callbacks_make_no_heap_allocation() {
+    assert_eq!(register_and_run(8), 0);
+}
+
+#[test]
+fn a_thousand_small_callbacks_make_at_most_twenty_allocations() {
+    let count = register_and_run(1000);
+    // 7 chunks (8, 16, ..., 512 slots) and 2 growths of the chunk list.
+    assert!(count <= 20, "{count} allocations");
+    assert_eq!(count, 9);
+}
+
+#[test]
+fn reusing_a_stack_after_close_allocates_nothing_more() {
+    let (a, b) = (Cell::new(0), Cell::new(0));
+    let mut stack = ExitStack::new();
+    for _ in 0..100 {
+        stack.callback(|| a.set(a.get() + 1));
+    }
+    stack.close().unwrap();
+    let count = allocations(|| {
+        for _ in 0..100 {
+            stack.callback(|| b.set(b.get() + 1));
+        }
+        stack.close().unwrap();
+    });
+    assert_eq!((count, b.get()), (0, 100));
+}
+
+#[test]
+fn enter_context_of_small_values_does_not_allocate_per_entry() {
+    let count = allocations(|| {
+        let stack = ExitStack::new();
+        for i in 0..8_u64 {
+            let value = stack.enter_context([i; 3]);
+            value[0] += 1;
+        }
+        drop(black_box(stack));
+    });
+    assert_eq!(count, 0);
+}
+
+#[test]
+fn push_and_try_callback_of_small_closures_do_not_allocate() {
+    let seen = Cell::new(0);
+    let count = allocations(|| {
+        let mut stack = ExitStack::new();
+        stack.push(|_| seen.set(seen.get() + 1));
+        stack.try_callback(|| {
+            seen.set(seen.get() + 1);
+            Ok::<(), std::io::Error>(())
+        });
+        stack.close().unwrap();
+    });
+    assert_eq!((count, seen.get()), (0, 2));
+}
+
+#[test]
+fn a_closure_larger_than_three_words_is_boxed_once() {
+    let big = [1_u64; 8];
+    let count = allocations(|| {
+        let stack = ExitStack::new();
+        stack.callback(move || {
+            black_box(big);
+        });
+    });
+    assert_eq!(count, 1);
+}
