@@ -27,7 +27,7 @@ use std::num::ParseIntError;
 use std::panic::{self, UnwindSafe};
 use std::thread;
 
-use exitstack::{ExitContext, ExitStack, Guard, Outcome, Scope, SendExitStack, When};
+use exitstack::{ExitContext, ExitStack, Guard, Outcome, Scope, SendExitStack, When, cleanup};
 
 fn main() {
     section(1, "cleanups run in reverse order of registration (LIFO)");
@@ -56,8 +56,28 @@ fn main() {
     guards();
     section(10, "`SendExitStack` can be sent to another thread");
     send_exit_stack();
-    // The macros sections are added after these: see MACROS SECTION at the
-    // end of the file.
+    section(
+        11,
+        "`defer!`: a cleanup at the end of the block, no allocation",
+    );
+    defer_macro();
+    section(12, "`#[cleanup]`: the decorator form, declared up front");
+    cleanup_attribute();
+    section(
+        13,
+        "`#[exitstack::scope]`: on-error cleanups (Zig's `errdefer`) and `pop_all!()`",
+    );
+    for input in ["42", "forty-two"] {
+        println!("   parse_and_store({input:?}):");
+        let result = parse_and_store(input);
+        println!("   -> {result:?}");
+    }
+    for fail in [false, true] {
+        println!("   provision(fail: {fail}):");
+        let result = provision(fail);
+        println!("   -> {result:?}");
+    }
+    println!("\n(see examples/decorator.rs for the decorator form of Python's docs)");
 }
 
 fn section(number: u32, title: &str) {
@@ -360,8 +380,71 @@ fn message(payload: &(dyn Any + Send)) -> &str {
     }
 }
 
-// MACROS SECTION
-//
-// To be written: the macros part of the tour (`defer!`, `#[cleanup]`,
-// `#[exitstack::scope]`), as sections 11 and up, called from the end of
-// `main`.
+fn defer_macro() {
+    {
+        exitstack::defer!(println!("   deferred 1: runs last"));
+        exitstack::defer! {
+            println!("   deferred 2: runs first (LIFO)");
+        }
+        exitstack::defer!(on_success: println!("   on_success: the block ended normally"));
+        exitstack::defer!(on_panic: println!("   on_panic: not printed, nothing panicked"));
+        println!("   body of the block");
+    }
+}
+
+fn cleanup_attribute() {
+    let mut released = Vec::new();
+    {
+        let name = "session";
+        // A block-local `fn`, made a guard bound to its name: a closure over
+        // the locals above it, so it can read and change them.
+        #[cleanup]
+        fn release() {
+            println!("   release the {name}");
+            released.push(name);
+        }
+        // With an `Outcome` parameter it is an exit callback.
+        #[cleanup]
+        fn report(outcome: Outcome) {
+            println!("   the block ended with: {outcome}");
+        }
+        #[cleanup]
+        fn undo() {
+            println!("   not printed: cancelled");
+        }
+        println!("   work, then decide the undo is not needed: undo.cancel()");
+        undo.cancel();
+    }
+    println!("   released: {released:?}");
+}
+
+/// On-error cleanups see the function's `Err`, whether it leaves through
+/// `?`, `return` or the tail expression.
+#[exitstack::scope]
+fn parse_and_store(input: &str) -> Result<u32, ParseIntError> {
+    println!("     store a draft");
+    exitstack::defer!(on_error: println!("     on_error: delete the draft"));
+    let _publish = cleanup!(on_success: println!("     on_success: publish the draft"));
+    let value = input.parse::<u32>()?;
+    Ok(value)
+}
+
+/// Python's `if result: stack.pop_all()`, without a flag variable.
+#[exitstack::scope]
+fn provision(fail: bool) -> Result<&'static str, String> {
+    println!("     create the volume");
+    #[cleanup(on_failure)]
+    fn delete_volume() {
+        println!("     delete the volume (the function failed)");
+    }
+    println!("     attach the volume");
+    #[cleanup]
+    fn detach() {
+        println!("     detach the volume");
+    }
+    if fail {
+        return Err("attach check failed".to_string());
+    }
+    pop_all!(); // success: nothing above needs undoing
+    Ok("volume ready")
+}

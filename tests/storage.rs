@@ -36,6 +36,7 @@ fn stale_key_after_cancel_all_is_not_pending() {
 fn large_and_over_aligned_and_zero_sized_entries_run_in_order() {
     #[repr(align(64))]
     struct Aligned(u8);
+    fn zero_sized() {}
     let log = RefCell::new(Vec::new());
     {
         let stack = ExitStack::new();
@@ -44,7 +45,6 @@ fn large_and_over_aligned_and_zero_sized_entries_run_in_order() {
         let aligned = Aligned(3);
         stack.callback(move || assert_eq!(aligned.0, 3));
         stack.callback(|| log.borrow_mut().push("small"));
-        fn zero_sized() {}
         stack.callback(zero_sized);
         let value = stack.enter_context([1_u8; 100]);
         value[99] = 2;

@@ -1,9 +1,9 @@
 //! Local guards: one cleanup each, stored on the stack frame, no allocation
 //! and no dynamic dispatch. The macros expand to these.
 
-use core::cell::Cell;
 use core::fmt;
 use core::mem::ManuallyDrop;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::unwind::{PanicBaseline, run_in_drop};
 use crate::{Outcome, When};
@@ -123,9 +123,16 @@ impl<F: FnOnce()> fmt::Debug for Defer<F> {
 /// assert!(parse("twelve", &rolled_back).is_err());
 /// assert!(rolled_back.get());
 /// ```
+///
+/// A `Scope` is `Sync` (its flags are relaxed atomics, plain loads and stores
+/// on common targets), so a guard that borrows it can be held across an
+/// `.await` in a future that must be `Send`.
 #[derive(Debug, Default)]
 pub struct Scope {
-    error: Cell<bool>,
+    error: AtomicBool,
+    /// Bumped by [`Scope::cancel_all`]; a guard made under an older epoch is
+    /// disarmed.
+    epoch: AtomicU32,
 }
 
 impl Scope {
@@ -137,7 +144,8 @@ impl Scope {
     #[must_use]
     pub const fn new() -> Self {
         Scope {
-            error: Cell::new(false),
+            error: AtomicBool::new(false),
+            epoch: AtomicU32::new(0),
         }
     }
 
@@ -157,7 +165,7 @@ impl Scope {
     /// ```
     #[inline]
     pub fn mark_error(&self) {
-        self.error.set(true);
+        self.error.store(true, Ordering::Relaxed);
     }
 
     /// Whether [`mark_error`](Scope::mark_error) was called.
@@ -170,7 +178,7 @@ impl Scope {
     #[must_use]
     #[inline]
     pub fn is_error(&self) -> bool {
-        self.error.get()
+        self.error.load(Ordering::Relaxed)
     }
 
     /// Passes `result` through, marking the scope as failed if it is an `Err`.
@@ -193,6 +201,45 @@ impl Scope {
             self.mark_error();
         }
         result
+    }
+
+    /// Disarms every guard made with [`Guard::scoped`] on this scope so far:
+    /// they will not run when dropped (what they captured is still dropped
+    /// then). Guards made afterwards are armed as usual. This is what
+    /// `pop_all!()` does in an `#[exitstack::scope]` function, Python's
+    /// `stack.pop_all()` when nothing takes the popped callbacks.
+    ///
+    /// [`Guard::run`] still runs a disarmed guard: it is an explicit call.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use exitstack::{Guard, Scope, When};
+    ///
+    /// let log = RefCell::new(Vec::new());
+    /// {
+    ///     let scope = Scope::new();
+    ///     let _a = Guard::scoped(&scope, When::Always, |_| log.borrow_mut().push("a"));
+    ///     scope.cancel_all();
+    ///     let _b = Guard::scoped(&scope, When::Always, |_| log.borrow_mut().push("b"));
+    /// }
+    /// assert_eq!(*log.borrow(), ["b"]);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If called more than `u32::MAX` times on one scope.
+    #[inline]
+    pub fn cancel_all(&self) {
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        let next = epoch
+            .checked_add(1)
+            .expect("Scope::cancel_all called more than u32::MAX times on one scope");
+        self.epoch.store(next, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn epoch(&self) -> u32 {
+        self.epoch.load(Ordering::Relaxed)
     }
 }
 
@@ -222,6 +269,8 @@ pub struct Guard<'s, F: FnOnce(Outcome)> {
     when: When,
     baseline: PanicBaseline,
     scope: Option<&'s Scope>,
+    /// The scope's epoch when the guard was made (0 without a scope).
+    epoch: u32,
 }
 
 impl<F: FnOnce(Outcome)> Guard<'static, F> {
@@ -253,13 +302,14 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
             when,
             baseline: PanicBaseline::now(),
             scope: None,
+            epoch: 0,
         }
     }
 }
 
 impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
     /// A guard that also sees [`Outcome::Error`] once `scope` is
-    /// [marked](Scope::mark_error).
+    /// [marked](Scope::mark_error), and that [`Scope::cancel_all`] disarms.
     ///
     /// ```
     /// use exitstack::{Guard, Scope, When};
@@ -278,6 +328,7 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
             when,
             baseline: PanicBaseline::now(),
             scope: Some(scope),
+            epoch: scope.epoch(),
         }
     }
 
@@ -312,8 +363,9 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
         drop(self.into_inner());
     }
 
-    /// Runs the cleanup now, whatever its [`When`], with the outcome as known
-    /// so far (normally [`Outcome::Success`]).
+    /// Runs the cleanup now, whatever its [`When`] (and even if
+    /// [`Scope::cancel_all`] disarmed it), with the outcome as known so far
+    /// (normally [`Outcome::Success`]).
     ///
     /// ```
     /// use exitstack::{Guard, Outcome, When};
@@ -325,6 +377,12 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
     pub fn run(self) {
         let outcome = self.outcome();
         (self.into_inner())(outcome);
+    }
+
+    /// Whether [`Scope::cancel_all`] was called on its scope since it was made.
+    #[inline]
+    fn is_disarmed(&self) -> bool {
+        self.scope.is_some_and(|scope| scope.epoch() != self.epoch)
     }
 
     #[inline]
@@ -342,7 +400,7 @@ impl<F: FnOnce(Outcome)> Drop for Guard<'_, F> {
         // so `f` is still there and is taken once.
         let f = unsafe { ManuallyDrop::take(&mut self.f) };
         let outcome = self.outcome();
-        if self.when.matches(outcome) {
+        if self.when.matches(outcome) && !self.is_disarmed() {
             run_in_drop(move || f(outcome));
         } else {
             // Not running it still drops what it captured, which may panic.

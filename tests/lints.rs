@@ -1,0 +1,212 @@
+//! Every macro form, compiled under the strictest lints a user may set: the
+//! expansions must not warn in user code. CI also runs clippy (pedantic, as
+//! denied here) on this file.
+#![deny(warnings, clippy::pedantic, unused_qualifications)]
+#![deny(rust_2018_idioms, unused_results, unreachable_pub)]
+
+use std::cell::{Cell, RefCell};
+use std::fmt::Display;
+
+use exitstack::{ExitStack, Outcome, SendExitStack, cleanup, defer};
+
+type Log = RefCell<Vec<&'static str>>;
+
+fn push(log: &Log, entry: &'static str) {
+    log.borrow_mut().push(entry);
+}
+
+#[derive(Debug)]
+struct Failed;
+
+fn check(ok: bool) -> Result<u8, Failed> {
+    if ok { Ok(1) } else { Err(Failed) }
+}
+
+/// `defer!` in every form, in a plain function.
+fn defer_forms(log: &Log) {
+    defer!(push(log, "plain"));
+    defer! { push(log, "braced"); }
+    defer!(always: push(log, "always"));
+    defer!(on_success: push(log, "on success"));
+    defer!(on_panic: push(log, "on panic"));
+    exitstack::defer!(push(log, "qualified"));
+}
+
+/// `#[cleanup]` in every form, outside a scope.
+fn cleanup_forms(log: &Log) {
+    let counter = Cell::new(0);
+    #[cleanup]
+    fn plain() {
+        push(log, "plain");
+    }
+    #[cleanup(always)]
+    fn outcome(outcome: Outcome) {
+        if outcome == Outcome::Success {
+            counter.set(counter.get() + 1);
+        }
+    }
+    #[cleanup(on_success)]
+    fn cancelled() {
+        push(log, "cancelled");
+    }
+    #[cleanup(on_panic)]
+    fn on_panic(_: Outcome) {
+        push(log, "on panic");
+    }
+    #[exitstack::cleanup]
+    fn qualified() {
+        push(log, "qualified");
+    }
+    cancelled.cancel();
+    plain.run();
+}
+
+fn stack_forms(log: &Log) -> usize {
+    let stack = ExitStack::new();
+    #[cleanup(stack = stack)]
+    fn callback() {
+        push(log, "callback");
+    }
+    #[cleanup(stack = &stack, on_error)]
+    fn push_error(outcome: Outcome) {
+        assert_eq!(outcome, Outcome::Error);
+    }
+    #[cleanup(on_failure, stack = stack)]
+    fn push_failure() {
+        push(log, "failure");
+    }
+    stack.cancel(&callback).unwrap();
+    let send = SendExitStack::new();
+    let owned = String::from("moved");
+    #[cleanup(move, stack = send)]
+    fn moved() {
+        drop(owned);
+    }
+    send.len() + stack.len()
+}
+
+/// Every form that needs `#[exitstack::scope]`, and every way to return.
+#[exitstack::scope]
+fn scope_forms(log: &Log, choice: u8) -> Result<u8, Failed> {
+    defer!(push(log, "defer"));
+    defer! { push(log, "braced"); }
+    defer!(on_error: push(log, "on error"));
+    defer!(on_failure: push(log, "on failure"));
+    defer!(on_success: push(log, "on success"));
+    let guard = cleanup!(push(log, "cleanup!"));
+    let _always = cleanup!(always: push(log, "always"));
+    let _on_success = cleanup!(on_success: push(log, "on success"));
+    let _on_error = cleanup!(on_error: push(log, "on error"));
+    let _on_panic = cleanup!(on_panic: push(log, "on panic"));
+    let _on_failure = cleanup!(on_failure: push(log, "on failure"));
+    #[cleanup(on_error)]
+    fn roll_back() {
+        push(log, "roll back");
+    }
+    #[cleanup(on_failure)]
+    fn report(outcome: Outcome) {
+        assert!(outcome.is_failure());
+    }
+    #[cleanup]
+    let closure = || push(log, "closure");
+    #[cleanup(on_success)]
+    let sees = |outcome: Outcome| assert_eq!(outcome, Outcome::Success);
+    guard.cancel();
+    let helper = || -> Result<u8, Failed> {
+        defer!(push(log, "in closure"));
+        check(true)
+    };
+    let value = helper()? + check(choice != 1)?;
+    if choice == 2 {
+        return Err(Failed);
+    }
+    if choice == 3 {
+        pop_all!();
+    }
+    match choice {
+        4 => Err(Failed),
+        5 => 'block: {
+            if value > 0 {
+                break 'block Ok(value);
+            }
+            Ok(0)
+        }
+        6 => loop {
+            if log.borrow().len() > 1 {
+                break check(false);
+            }
+            push(log, "loop");
+        },
+        _ => Ok(value),
+    }
+}
+
+#[exitstack::scope]
+fn returns_unit(log: &Log) {
+    defer!(on_success: push(log, "unit"));
+}
+
+#[exitstack::scope]
+fn returns_option(log: &Log, value: Option<u8>) -> Option<u8> {
+    defer!(on_success: push(log, "option"));
+    Some(value? + 1)
+}
+
+#[exitstack::scope]
+fn returns_impl_trait(log: &Log) -> impl Display {
+    defer!(push(log, "impl trait"));
+    "displayed"
+}
+
+#[exitstack::scope]
+fn generic<T: Default + Display>(log: &Log) -> Result<T, Failed> {
+    defer!(on_error: push(log, "generic"));
+    Ok(T::default())
+}
+
+#[exitstack::scope]
+#[allow(clippy::unused_async, reason = "the form is under test, not the await")]
+async fn asynchronous(log: &Log) -> Result<u8, Failed> {
+    defer!(on_error: push(log, "async"));
+    check(true)
+}
+
+struct Service {
+    log: Log,
+}
+
+impl Service {
+    #[exitstack::scope]
+    fn by_ref(&self) -> Result<(), Failed> {
+        defer!(on_error: push(&self.log, "by ref"));
+        check(true).map(drop)
+    }
+
+    #[exitstack::scope]
+    fn by_mut(&mut self) -> Result<(), Failed> {
+        defer!(on_error: push(&self.log, "by mut"));
+        Ok(())
+    }
+}
+
+#[test]
+fn every_form_compiles_and_runs() {
+    let log = Log::default();
+    defer_forms(&log);
+    cleanup_forms(&log);
+    assert_eq!(stack_forms(&log), 3);
+    for choice in 0..=7 {
+        drop(scope_forms(&log, choice));
+    }
+    returns_unit(&log);
+    assert_eq!(returns_option(&log, Some(1)), Some(2));
+    assert_eq!(returns_impl_trait(&log).to_string(), "displayed");
+    assert_eq!(generic::<u8>(&log).unwrap(), 0);
+    drop(asynchronous(&log));
+    let mut service = Service {
+        log: Log::default(),
+    };
+    service.by_ref().unwrap();
+    service.by_mut().unwrap();
+    assert!(!log.borrow().is_empty());
+}

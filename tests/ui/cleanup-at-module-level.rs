@@ -1,0 +1,6 @@
+use exitstack::cleanup;
+
+#[cleanup]
+fn release() {}
+
+fn main() {}

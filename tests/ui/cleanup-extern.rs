@@ -1,0 +1,6 @@
+use exitstack::cleanup;
+
+fn main() {
+    #[cleanup]
+    extern "C" fn release() {}
+}

@@ -1,0 +1,11 @@
+use exitstack::cleanup;
+
+#[exitstack::scope]
+fn save() {
+    #[cleanup]
+    let release = |name: &str, code: i32| {};
+}
+
+fn main() {
+    save();
+}

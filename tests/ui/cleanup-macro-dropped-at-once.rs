@@ -1,0 +1,9 @@
+#[exitstack::scope]
+fn save() {
+    cleanup!(println!("released"));
+    println!("saving");
+}
+
+fn main() {
+    save();
+}

@@ -1,0 +1,5 @@
+use exitstack::cleanup;
+
+fn main() {
+    let _guard = cleanup!(println!("released"));
+}

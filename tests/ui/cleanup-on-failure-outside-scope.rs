@@ -1,0 +1,6 @@
+use exitstack::cleanup;
+
+fn main() {
+    #[cleanup(on_failure)]
+    fn roll_back() {}
+}

@@ -1,0 +1,8 @@
+use exitstack::cleanup;
+
+fn main() {
+    #[cleanup]
+    fn release() -> bool {
+        true
+    }
+}

@@ -1,0 +1,10 @@
+use exitstack::cleanup;
+
+struct File;
+
+impl File {
+    #[cleanup]
+    fn close(&self) {}
+}
+
+fn main() {}

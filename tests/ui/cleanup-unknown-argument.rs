@@ -1,0 +1,6 @@
+use exitstack::cleanup;
+
+fn main() {
+    #[cleanup(on_eror)]
+    fn release() {}
+}

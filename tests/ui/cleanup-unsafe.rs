@@ -1,0 +1,6 @@
+use exitstack::cleanup;
+
+fn main() {
+    #[cleanup]
+    unsafe fn release() {}
+}

@@ -1,0 +1,6 @@
+use exitstack::defer;
+
+fn main() {
+    defer!(println!("released"));
+    pop_all!();
+}

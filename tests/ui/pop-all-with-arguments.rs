@@ -1,0 +1,8 @@
+#[exitstack::scope]
+fn save() {
+    pop_all!(everything);
+}
+
+fn main() {
+    save();
+}

@@ -1,0 +1,4 @@
+#[exitstack::scope]
+struct Transaction;
+
+fn main() {}

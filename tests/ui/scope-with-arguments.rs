@@ -1,0 +1,6 @@
+#[exitstack::scope(on_error)]
+fn save() {}
+
+fn main() {
+    save();
+}
