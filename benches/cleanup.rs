@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use exitstack::ExitStack;
+use exitstack::{ExitStack, cleanup, defer};
 
 /// The baseline: the guard a careful user writes by hand.
 struct HandWritten<'c>(&'c Cell<u64>);
@@ -48,7 +48,32 @@ fn guards(c: &mut Criterion) {
             let _guard = exitstack::Defer::new(|| bump(counter));
         });
     });
+    group.bench_function("defer_macro", |b| {
+        b.iter(|| {
+            let counter = black_box(counter);
+            defer!(bump(counter));
+        });
+    });
+    group.bench_function("cleanup_attribute", |b| {
+        b.iter(|| {
+            let counter = black_box(counter);
+            #[cleanup]
+            fn release() {
+                bump(counter);
+            }
+        });
+    });
+    group.bench_function("cleanup_macro", |b| {
+        b.iter(|| in_scope(black_box(counter)));
+    });
     group.finish();
+}
+
+/// `cleanup!` exists only in `#[exitstack::scope]` functions.
+#[inline]
+#[exitstack::scope]
+fn in_scope(counter: &Cell<u64>) {
+    let _guard = cleanup!(bump(counter));
 }
 
 /// The stack workloads: `n` small cleanups (capturing one to three words)

@@ -22,7 +22,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Attribute, Block, Expr, Item, ItemFn, Local, Macro, Meta, Stmt, StmtMacro, Token};
 
-use crate::args::{CleanupArgs, Condition, MacroBody};
+use crate::args::{CleanupArgs, Condition, MacroBody, When};
 use crate::cleanup;
 use crate::error::{Errors, format_err};
 use crate::expand::{Callback, Cleanup};
@@ -60,18 +60,31 @@ impl Known {
 
 pub(crate) struct Rewriter<'a> {
     scope: &'a Ident,
+    /// Whether the function's body calls `pop_all!()`. Without it, a
+    /// cleanup that runs whatever the outcome and does not take the
+    /// `Outcome` needs nothing from the scope: it expands to the plain
+    /// `Defer`, exactly what a hand-written `Drop` guard costs.
+    disarmable: bool,
     /// Inside a closure (or the like) of the function, not its own body.
     nested: Option<Nested>,
     errors: &'a mut Errors,
 }
 
 impl<'a> Rewriter<'a> {
-    pub(crate) fn new(scope: &'a Ident, errors: &'a mut Errors) -> Self {
+    pub(crate) fn new(scope: &'a Ident, block: &Block, errors: &'a mut Errors) -> Self {
         Rewriter {
             scope,
+            disarmable: calls_pop_all(block.to_token_stream()),
             nested: None,
             errors,
         }
+    }
+
+    /// Whether a cleanup in the function's body must be tied to its scope:
+    /// to see an `Err`, to hand over the `Outcome`, or to be disarmed by
+    /// `pop_all!()`.
+    fn needs_scope(&self, when: When, takes_outcome: bool) -> bool {
+        when != When::Always || takes_outcome || self.disarmable
     }
 
     fn site(&self) -> Site<'a> {
@@ -111,6 +124,7 @@ impl<'a> Rewriter<'a> {
             let condition = condition.unwrap_or_else(|| Condition::always(mac.path.span()));
             let body = self.cleanup_body(body);
             mac.tokens = match self.nested {
+                None if !self.needs_scope(condition.when, false) => quote!(#condition_tokens #body),
                 None => {
                     let scope = self.scope;
                     let when = condition.when.to_path();
@@ -157,8 +171,11 @@ impl<'a> Rewriter<'a> {
                 span: path_span,
             },
         };
-        let tokens = cleanup.guard(self.site().scope());
-        Expr::Verbatim(tokens)
+        let site = self.site();
+        let scope = site
+            .scope()
+            .filter(|_| self.needs_scope(cleanup.condition.when, false));
+        Expr::Verbatim(cleanup.guard(scope))
     }
 
     /// `pop_all!()`: disarms every cleanup of the function made so far.
@@ -211,6 +228,20 @@ impl<'a> Rewriter<'a> {
             return Stmt::Item(Item::Fn(func));
         };
         if self.nested.is_none() {
+            let plain = match &func.attrs[index].meta {
+                Meta::Path(_) => Some(When::Always),
+                Meta::List(list) => list
+                    .parse_args::<CleanupArgs>()
+                    .ok()
+                    .filter(|args| args.stack.is_none())
+                    .map(|args| args.condition.map_or(When::Always, |c| c.when)),
+                Meta::NameValue(_) => None,
+            }
+            .is_some_and(|when| !self.needs_scope(when, !func.sig.inputs.is_empty()));
+            if plain {
+                // Expands as outside any scope: a plain `Defer`.
+                return Stmt::Item(Item::Fn(func));
+            }
             let scope = self.scope;
             let attr = &mut func.attrs[index];
             let meta =
@@ -362,4 +393,28 @@ fn take(stmt: &mut Stmt) -> Stmt {
 
 fn empty_stmt() -> Stmt {
     Stmt::Item(Item::Verbatim(TokenStream::new()))
+}
+
+/// Whether `tokens` call `pop_all!` anywhere (also in places where that is
+/// an error, which only makes the answer safely larger).
+fn calls_pop_all(tokens: TokenStream) -> bool {
+    let mut previous_is_pop_all = false;
+    for token in tokens {
+        match token {
+            proc_macro2::TokenTree::Ident(ident) => previous_is_pop_all = ident == "pop_all",
+            proc_macro2::TokenTree::Punct(punct) if previous_is_pop_all && punct.as_char() == '!' => {
+                return true;
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                if calls_pop_all(group.stream()) {
+                    return true;
+                }
+                previous_is_pop_all = false;
+            }
+            proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_) => {
+                previous_is_pop_all = false;
+            }
+        }
+    }
+    false
 }

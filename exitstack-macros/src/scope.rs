@@ -45,7 +45,7 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> syn::Result<Tok
     }
 
     let scope = Ident::new("__exitstack_scope", Span::mixed_site());
-    Rewriter::new(&scope, &mut errors).visit_block_mut(&mut func.block);
+    Rewriter::new(&scope, &func.block, &mut errors).visit_block_mut(&mut func.block);
     observe::tail(&mut func.block, &scope);
 
     let brace_token = syn::token::Brace {

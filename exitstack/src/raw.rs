@@ -270,6 +270,18 @@ impl Chunks {
         base
     }
 
+    /// The first slot of chunk `chunk`, as the pointer its allocation gave.
+    ///
+    /// # Panics
+    /// If the chunk does not exist (a bug: callers look up indices below
+    /// `len`).
+    #[inline]
+    fn base(&self, chunk: usize) -> NonNull<Slot> {
+        // SAFETY: as in `get_or_alloc`; a shared borrow of the vector.
+        let chunks = unsafe { &*self.0.get() };
+        chunks[chunk]
+    }
+
     /// # Safety
     /// The slot must be initialised: below the stack's `len`.
     unsafe fn get(&self, chunk: usize, offset: usize) -> &Slot {
@@ -412,13 +424,9 @@ impl<'a> RawStack<'a> {
                 unsafe { NonNull::new_unchecked(self.inline.get().cast::<Slot>()) },
                 0,
             ),
-            Some((chunk, offset)) => {
-                // SAFETY: the caller's `index < len` means the chunk exists.
-                let slot = unsafe { self.chunks.get(chunk, offset) };
-                // SAFETY: `offset` slots back is the chunk's first slot.
-                let base = unsafe { NonNull::from(slot).sub(offset) };
-                (base, index - offset)
-            }
+            // The chunk's own pointer (provenance over all its slots), not
+            // one derived from a reference to a single slot.
+            Some((chunk, offset)) => (self.chunks.base(chunk), index - offset),
         }
     }
 

@@ -50,17 +50,34 @@ pub(crate) fn is_unwinding() -> bool {
 
 /// Runs a cleanup from a destructor. While the thread is already unwinding, a
 /// panic escaping a destructor would abort the process, so it is caught and
-/// discarded: the original panic keeps going (policy 3).
+/// discarded: the original panic keeps going (policy 3). Otherwise the panic
+/// continues with its payload.
+///
+/// The closure always runs under `catch_unwind`, and whether the thread was
+/// unwinding is asked only once something was caught: the happy path costs
+/// what a plain call costs (no `panicking()` check), and a cleanup that
+/// cannot unwind loses its landing pad altogether.
 #[inline]
 pub(crate) fn run_in_drop<F: FnOnce()>(f: F) {
     #[cfg(feature = "std")]
-    if std::thread::panicking() {
-        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-            discard(payload);
-        }
-        return;
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        caught_in_drop(payload);
     }
+    #[cfg(not(feature = "std"))]
     f();
+}
+
+/// A cleanup run from a destructor panicked: discard the payload while an
+/// older panic unwinds (the caught one no longer counts), else resume it.
+#[cfg(feature = "std")]
+#[cold]
+#[inline(never)]
+fn caught_in_drop(payload: Payload) {
+    if std::thread::panicking() {
+        discard(payload);
+    } else {
+        std::panic::resume_unwind(payload);
+    }
 }
 
 /// A caught panic payload that will not be resumed.
