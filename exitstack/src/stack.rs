@@ -172,8 +172,10 @@ macro_rules! stack_api {
             ///
             /// ```
             #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
-            /// stack.try_callback(|| std::fs::remove_file("/nonexistent/exitstack-doc"));
+            /// stack.try_callback(|| Err(std::io::Error::other("unlock failed")));
+            /// stack.try_callback(|| Ok::<(), std::io::Error>(()));
             /// let err = stack.close().unwrap_err();
+            /// assert_eq!(err.len(), 1);
             /// assert!(err.downcast_ref::<std::io::Error>().is_some());
             /// ```
             #[inline]
