@@ -107,6 +107,8 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "std")]
+mod async_stack;
 #[cfg(feature = "alloc")]
 mod error;
 mod guard;
@@ -119,6 +121,8 @@ mod raw;
 mod stack;
 mod unwind;
 
+#[cfg(feature = "std")]
+pub use async_stack::{AsyncExitContext, AsyncExitStack, SendAsyncExitStack};
 #[cfg(feature = "alloc")]
 pub use error::{BoxError, CancelError, CleanupError, Iter};
 pub use guard::{Defer, Guard, Scope};

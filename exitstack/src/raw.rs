@@ -24,9 +24,12 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::{Cell, UnsafeCell};
+use core::future::Future;
 use core::marker::PhantomData;
 use core::mem::{MaybeUninit, align_of, size_of};
+use core::pin::Pin;
 use core::ptr::NonNull;
+use core::task::{Context, Poll};
 
 use crate::Outcome;
 use crate::error::{BoxError, CancelError, CleanupError};
@@ -39,16 +42,34 @@ const WORDS: usize = 3;
 
 /// What an entry does when it runs. Implemented by the small wrappers in
 /// `stack.rs` (callback, exit callback, fallible callback, contexts).
-pub(crate) trait Run {
+pub(crate) trait Run: Sized {
+    /// Runs the entry. For an asynchronous entry this is what happens when
+    /// it cannot be awaited (its stack dropped without `aclose`).
     fn run(self, outcome: Outcome) -> Result<(), BoxError>;
+
+    /// Whether the entry is asynchronous: `aclose` starts it and awaits the
+    /// future instead of running it.
+    const ASYNC: bool = false;
+
+    /// Starts an asynchronous entry. Called only when `ASYNC` is true.
+    fn start(self, outcome: Outcome) -> ErasedFuture {
+        let _ = (self, outcome);
+        unreachable!("a synchronous entry is run, not started")
+    }
 }
 
+#[cfg_attr(
+    not(feature = "std"),
+    allow(dead_code, reason = "only the asynchronous stacks (std) start entries")
+)]
 struct VTable {
     /// Moves the payload out of the slot and runs it; an error is pushed to
     /// the list (infallible entries compile to a plain call).
     run: unsafe fn(NonNull<u8>, Outcome, &mut Vec<BoxError>),
     /// Drops the payload in the slot without running it.
     drop: unsafe fn(NonNull<u8>),
+    /// Moves the payload out and starts it: asynchronous entries only.
+    start: Option<unsafe fn(NonNull<u8>, Outcome) -> ErasedFuture>,
 }
 
 /// Per-payload-type vtables; whether a `P` is stored in place or boxed is a
@@ -62,11 +83,21 @@ impl<P: Run> Erased<P> {
         &VTable {
             run: run_inline::<P>,
             drop: drop_inline::<P>,
+            start: if P::ASYNC {
+                Some(start_inline::<P>)
+            } else {
+                None
+            },
         }
     } else {
         &VTable {
             run: run_boxed::<P>,
             drop: drop_boxed::<P>,
+            start: if P::ASYNC {
+                Some(start_boxed::<P>)
+            } else {
+                None
+            },
         }
     };
 }
@@ -107,6 +138,132 @@ unsafe fn run_boxed<P: Run>(data: NonNull<u8>, outcome: Outcome, errors: &mut Ve
 unsafe fn drop_boxed<P>(data: NonNull<u8>) {
     // SAFETY: as in `run_boxed`.
     drop(unsafe { Box::from_raw(data.cast::<*mut P>().read()) });
+}
+
+/// # Safety
+/// As for [`run_inline`].
+unsafe fn start_inline<P: Run>(data: NonNull<u8>, outcome: Outcome) -> ErasedFuture {
+    // SAFETY: as in `run_inline`.
+    unsafe { data.cast::<P>().read() }.start(outcome)
+}
+
+/// # Safety
+/// As for [`run_boxed`].
+unsafe fn start_boxed<P: Run>(data: NonNull<u8>, outcome: Outcome) -> ErasedFuture {
+    // SAFETY: as in `run_boxed`.
+    let payload = unsafe { Box::from_raw(data.cast::<*mut P>().read()) };
+    (*payload).start(outcome)
+}
+
+/// How an [`ErasedFuture`] polls the future it owns.
+type PollFn = unsafe fn(NonNull<()>, &mut Context<'_>) -> Poll<Result<(), BoxError>>;
+
+/// A boxed future with its type (and the lifetimes it borrows for) erased,
+/// as an asynchronous entry's cleanup. Only the asynchronous stacks make and
+/// await these, inside `aclose`, which borrows the stack for less than the
+/// lifetime its entries may borrow for: the future never outlives what it
+/// borrows.
+#[cfg_attr(
+    not(feature = "std"),
+    allow(dead_code, reason = "only the asynchronous stacks (std) start entries")
+)]
+pub(crate) struct ErasedFuture {
+    future: NonNull<()>,
+    poll: PollFn,
+    drop: unsafe fn(NonNull<()>),
+}
+
+#[cfg_attr(
+    not(feature = "std"),
+    allow(dead_code, reason = "only the asynchronous stacks (std) start entries")
+)]
+impl ErasedFuture {
+    pub(crate) fn new<F: Future<Output = Result<(), BoxError>>>(future: F) -> Self {
+        /// # Safety
+        /// `future` is the live, pinned `F` this `ErasedFuture` owns.
+        unsafe fn poll<F: Future<Output = Result<(), BoxError>>>(
+            future: NonNull<()>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), BoxError>> {
+            // SAFETY: the box is never moved out of (it is freed in place),
+            // so the `F` stays pinned; the `ErasedFuture` is polled through
+            // `&mut`, so this borrow is unique.
+            unsafe { Pin::new_unchecked(future.cast::<F>().as_mut()) }.poll(cx)
+        }
+        /// # Safety
+        /// As for `poll`; called once, from `Drop`.
+        unsafe fn drop<F>(future: NonNull<()>) {
+            // SAFETY: made by `Box::leak` in `new`, freed once.
+            core::mem::drop(unsafe { Box::from_raw(future.cast::<F>().as_ptr()) });
+        }
+        ErasedFuture {
+            future: NonNull::from(Box::leak(Box::new(future))).cast(),
+            poll: poll::<F>,
+            drop: drop::<F>,
+        }
+    }
+}
+
+impl Future for ErasedFuture {
+    type Output = Result<(), BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is the live `F` that `poll` was made for.
+        unsafe { (self.poll)(self.future, cx) }
+    }
+}
+
+impl Drop for ErasedFuture {
+    fn drop(&mut self) {
+        // SAFETY: the live `F` that `drop` was made for, dropped once.
+        unsafe { (self.drop)(self.future) }
+    }
+}
+
+/// An entry taken out of its stack by [`RawStack::take`]: its payload is
+/// live, and must be run, started or dropped exactly once, before the next
+/// registration on the stack (which may reuse the slot).
+#[cfg_attr(
+    not(feature = "std"),
+    allow(dead_code, reason = "only the asynchronous stacks (std) start entries")
+)]
+pub(crate) struct Taken {
+    vtable: &'static VTable,
+    data: NonNull<u8>,
+}
+
+#[cfg_attr(
+    not(feature = "std"),
+    allow(dead_code, reason = "only the asynchronous stacks (std) start entries")
+)]
+impl Taken {
+    /// Whether the entry is asynchronous (to be [started](Taken::start)).
+    pub(crate) fn is_async(&self) -> bool {
+        self.vtable.start.is_some()
+    }
+
+    /// Runs a synchronous entry (or an asynchronous one that cannot be
+    /// awaited, which applies its dropped-stack policy).
+    ///
+    /// # Safety
+    /// No registration on the stack since it was taken.
+    pub(crate) unsafe fn run(self, outcome: Outcome, errors: &mut Vec<BoxError>) {
+        // SAFETY: the payload is live and used once; its slot was not reused.
+        unsafe { (self.vtable.run)(self.data, outcome, errors) }
+    }
+
+    /// Starts an asynchronous entry.
+    ///
+    /// # Safety
+    /// As for [`Taken::run`], and the entry [is asynchronous](Taken::is_async).
+    pub(crate) unsafe fn start(self, outcome: Outcome) -> ErasedFuture {
+        let start = self
+            .vtable
+            .start
+            .expect("only asynchronous entries are started");
+        // SAFETY: as in `run`.
+        unsafe { start(self.data, outcome) }
+    }
 }
 
 /// One entry: `vtable` is `Some` exactly while the payload is live. Slots
@@ -578,6 +735,24 @@ impl<'a> RawStack<'a> {
             }
         }
         None
+    }
+
+    /// The newest pending entry, taken out of the stack, for a caller that
+    /// runs entries one at a time (`aclose`). Keys stay valid for the
+    /// entries left, until [`RawStack::retire_keys`].
+    #[inline]
+    #[cfg(feature = "std")]
+    pub(crate) fn take(&self) -> Option<Taken> {
+        self.pop().map(|(vtable, data)| Taken { vtable, data })
+    }
+
+    /// After entries were taken one at a time: from now on, keys issued so
+    /// far are refused (`NotPending`), so that none can match a new entry
+    /// that reuses a slot of a taken one. Entries still pending stay
+    /// registered and run as usual.
+    #[cfg(feature = "std")]
+    pub(crate) fn retire_keys(&self) {
+        self.epoch.set(self.epoch.get().wrapping_add(1));
     }
 
     /// Runs every pending entry, last registered first, each exactly once.

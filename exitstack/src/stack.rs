@@ -1,14 +1,12 @@
 //! [`ExitStack`] and [`SendExitStack`]: the same API over the same core
 //! ([`RawStack`]), differing only in whether entries must be `Send`.
 
-use core::fmt;
-
 use crate::Outcome;
-use crate::error::{BoxError, CancelError, CleanupError};
-use crate::raw::{EntryKey, RawStack, Run};
+use crate::error::{BoxError, CleanupError};
+use crate::raw::{RawStack, Run};
 
 /// `callback`: a closure run whatever the outcome.
-struct Callback<F>(F);
+pub(crate) struct Callback<F>(pub(crate) F);
 
 impl<F: FnOnce()> Run for Callback<F> {
     #[inline]
@@ -19,7 +17,7 @@ impl<F: FnOnce()> Run for Callback<F> {
 }
 
 /// `push`: an exit callback that sees the outcome.
-struct ExitCallback<F>(F);
+pub(crate) struct ExitCallback<F>(pub(crate) F);
 
 impl<F: FnOnce(Outcome)> Run for ExitCallback<F> {
     #[inline]
@@ -30,7 +28,7 @@ impl<F: FnOnce(Outcome)> Run for ExitCallback<F> {
 }
 
 /// `try_callback`: a fallible closure whose error is collected.
-struct TryCallback<F>(F);
+pub(crate) struct TryCallback<F>(pub(crate) F);
 
 impl<F: FnOnce() -> Result<(), E>, E: Into<BoxError>> Run for TryCallback<F> {
     #[inline]
@@ -42,7 +40,7 @@ impl<F: FnOnce() -> Result<(), E>, E: Into<BoxError>> Run for TryCallback<F> {
 /// `enter_context`: a value dropped at exit. `repr(transparent)` so that a
 /// pointer to the entry is a pointer to the value.
 #[repr(transparent)]
-struct Context<T>(T);
+pub(crate) struct Context<T>(pub(crate) T);
 
 impl<T> Run for Context<T> {
     #[inline]
@@ -54,7 +52,7 @@ impl<T> Run for Context<T> {
 
 /// `enter_exit_context`: a value whose `exit` sees the outcome.
 #[repr(transparent)]
-struct Exit<C>(C);
+pub(crate) struct Exit<C>(pub(crate) C);
 
 impl<C: ExitContext> Run for Exit<C> {
     #[inline]
@@ -113,10 +111,11 @@ pub trait ExitContext {
     fn exit(self, outcome: Outcome) -> Result<(), Self::Error>;
 }
 
-/// Generates the whole public API for one stack type. `$($Send)*` is either
+/// Generates the API every stack type shares: construction, registration of
+/// synchronous entries, cancelling, transfer, `len`. `$($Send)*` is either
 /// nothing or `Send +`, added to the bound of everything an entry captures.
 macro_rules! stack_api {
-    ($Stack:ident, [$($Send:tt)*]) => {
+    ($Stack:ident, [$($Send:tt)*], close: $close:literal, prelude: $prelude:literal) => {
         impl<'a> $Stack<'a> {
             /// An empty stack.
             ///
@@ -127,54 +126,55 @@ macro_rules! stack_api {
             #[must_use]
             #[inline]
             pub fn new() -> Self {
-                $Stack { raw: RawStack::new() }
+                $Stack { raw: $crate::raw::RawStack::new() }
             }
 
             /// Registers `f` to run at exit, whatever the outcome.
             ///
             /// ```
             /// let log = std::sync::Mutex::new(Vec::new());
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
             /// stack.callback(|| log.lock().unwrap().push("first"));
             /// stack.callback(|| log.lock().unwrap().push("second"));
-            /// stack.close().unwrap();
+            /// drop(stack);
             /// assert_eq!(*log.lock().unwrap(), ["second", "first"]);
             /// ```
             #[inline]
-            pub fn callback(&self, f: impl FnOnce() + $($Send)* 'a) -> EntryKey {
-                self.raw.push(Callback(f)).0
+            pub fn callback(&self, f: impl FnOnce() + $($Send)* 'a) -> $crate::EntryKey {
+                self.raw.push($crate::stack::Callback(f)).0
             }
 
             /// Registers an exit callback that receives the [`Outcome`]
             /// (Python's `push`).
             ///
             /// `Outcome::Error` is only seen through [`scope`](Self::scope),
-            /// [`close_with`](Self::close_with), or `#[exitstack::scope]`: a
+            /// `close_with` (`aclose_with`), or `#[exitstack::scope]`: a
             /// stack dropped on an early `return Err(..)` or `?` cannot tell
             /// that from success.
             ///
             /// ```
             /// use exitstack::Outcome;
             /// let seen = std::sync::Mutex::new(None);
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
             /// stack.push(|outcome| *seen.lock().unwrap() = Some(outcome));
-            /// stack.close_with(Outcome::Error).unwrap();
-            /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Error));
+            /// drop(stack);
+            /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Success));
             /// ```
             #[inline]
-            pub fn push(&self, f: impl FnOnce(Outcome) + $($Send)* 'a) -> EntryKey {
-                self.raw.push(ExitCallback(f)).0
+            pub fn push(&self, f: impl FnOnce($crate::Outcome) + $($Send)* 'a) -> $crate::EntryKey {
+                self.raw.push($crate::stack::ExitCallback(f)).0
             }
 
             /// Registers a fallible cleanup. Its error does not stop the
-            /// others: [`close`](Self::close) returns every error, in the
+            /// others: closing (`close`, or `aclose` for an async stack) returns every error, in the
             /// order the cleanups ran.
             ///
             /// ```
+            #[doc = $prelude]
             #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
             /// stack.try_callback(|| Err(std::io::Error::other("unlock failed")));
             /// stack.try_callback(|| Ok::<(), std::io::Error>(()));
-            /// let err = stack.close().unwrap_err();
+            #[doc = concat!("let err = ", $close, ".unwrap_err();")]
             /// assert_eq!(err.len(), 1);
             /// assert!(err.downcast_ref::<std::io::Error>().is_some());
             /// ```
@@ -182,11 +182,11 @@ macro_rules! stack_api {
             pub fn try_callback<E>(
                 &self,
                 f: impl FnOnce() -> Result<(), E> + $($Send)* 'a,
-            ) -> EntryKey
+            ) -> $crate::EntryKey
             where
-                E: Into<BoxError>,
+                E: Into<$crate::BoxError>,
             {
-                self.raw.push(TryCallback(f)).0
+                self.raw.push($crate::stack::TryCallback(f)).0
             }
 
             /// Holds `value` until exit, then drops it — in LIFO order with
@@ -198,13 +198,12 @@ macro_rules! stack_api {
             /// moves, and cannot be cancelled (only moved by `pop_all`).
             ///
             /// ```
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
             /// let names = stack.enter_context(Vec::new());
             /// let sizes = stack.enter_context(Vec::new());
             /// names.push("a.txt");
             /// sizes.push(42);
             /// assert_eq!(stack.len(), 2);
-            /// stack.close().unwrap();
             /// ```
             #[allow(
                 clippy::mut_from_ref,
@@ -212,7 +211,7 @@ macro_rules! stack_api {
             )]
             #[inline]
             pub fn enter_context<T: $($Send)* 'a>(&self, value: T) -> &mut T {
-                let (_, at) = self.raw.push(Context(value));
+                let (_, at) = self.raw.push($crate::stack::Context(value));
                 // SAFETY: `at` points to the entry just stored, a
                 // `repr(transparent)` `Context<T>`, so to a live `T`. It
                 // stays there until the entry runs or is dropped, or the
@@ -242,9 +241,9 @@ macro_rules! stack_api {
             ///     }
             /// }
             /// let log = std::sync::Mutex::new(Vec::new());
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
             /// stack.enter_exit_context(Commit(&log));
-            /// stack.close().unwrap();
+            /// drop(stack);
             /// assert_eq!(*log.lock().unwrap(), [Outcome::Success]);
             /// ```
             #[allow(
@@ -252,8 +251,8 @@ macro_rules! stack_api {
                 reason = "each call returns a distinct heap value; see the SAFETY comment"
             )]
             #[inline]
-            pub fn enter_exit_context<C: ExitContext + $($Send)* 'a>(&self, context: C) -> &mut C {
-                let (_, at) = self.raw.push(Exit(context));
+            pub fn enter_exit_context<C: $crate::ExitContext + $($Send)* 'a>(&self, context: C) -> &mut C {
+                let (_, at) = self.raw.push($crate::stack::Exit(context));
                 // SAFETY: as in `enter_context` (`Exit` is transparent too).
                 unsafe { &mut *at.cast::<C>().as_ptr() }
             }
@@ -263,23 +262,24 @@ macro_rules! stack_api {
             ///
             /// # Errors
             ///
-            /// [`CancelError::NotPending`] if the entry already ran or was
-            /// cancelled (a key used twice); [`CancelError::ForeignKey`] if
+            /// [`CancelError::NotPending`](crate::CancelError::NotPending) if the entry already ran or was
+            /// cancelled (a key used twice);
+            /// [`CancelError::ForeignKey`](crate::CancelError::ForeignKey) if
             /// the key is another stack's (entries moved by `pop_all` take
             /// their keys along). Nothing changes in either case, and the key
             /// stays usable, e.g. on the right stack.
             ///
             /// ```
             /// let log = std::sync::Mutex::new(Vec::new());
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
             /// stack.callback(|| log.lock().unwrap().push("close"));
             /// let rollback = stack.callback(|| log.lock().unwrap().push("rollback"));
             /// // ... the work succeeded:
             /// stack.cancel(&rollback).unwrap();
-            /// stack.close().unwrap();
+            /// drop(stack);
             /// assert_eq!(*log.lock().unwrap(), ["close"]);
             /// ```
-            pub fn cancel(&self, key: &EntryKey) -> Result<(), CancelError> {
+            pub fn cancel(&self, key: &$crate::EntryKey) -> Result<(), $crate::CancelError> {
                 self.raw.cancel(key)
             }
 
@@ -344,6 +344,59 @@ macro_rules! stack_api {
                 $Stack { raw: self.raw.take_all() }
             }
 
+            /// How many entries are pending (registered, neither run nor
+            /// cancelled).
+            ///
+            /// ```
+            #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
+            /// let key = stack.callback(|| ());
+            /// assert_eq!(stack.len(), 1);
+            /// stack.cancel(&key).unwrap();
+            /// assert_eq!(stack.len(), 0);
+            /// ```
+            #[must_use]
+            #[inline]
+            pub fn len(&self) -> usize {
+                self.raw.len()
+            }
+
+            /// Whether no entry is pending.
+            ///
+            /// ```
+            #[doc = concat!("assert!(exitstack::", stringify!($Stack), "::new().is_empty());")]
+            /// ```
+            #[must_use]
+            #[inline]
+            pub fn is_empty(&self) -> bool {
+                self.raw.len() == 0
+            }
+        }
+
+        impl Default for $Stack<'_> {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl core::fmt::Debug for $Stack<'_> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($Stack)).field("pending", &self.len()).finish()
+            }
+        }
+    };
+}
+
+#[cfg_attr(
+    not(feature = "std"),
+    allow(unused_imports, reason = "the asynchronous stacks (std) use it too")
+)]
+pub(crate) use stack_api;
+
+/// The closing half of the API of the synchronous stacks: `close`,
+/// `close_with`, `scope`. The asynchronous stacks close with `aclose`.
+macro_rules! sync_close_api {
+    ($Stack:ident) => {
+        impl<'a> $Stack<'a> {
             /// Runs every pending entry now, last registered first, each
             /// exactly once, with [`Outcome::Success`]. The stack is then
             /// empty and can be used again.
@@ -432,44 +485,6 @@ macro_rules! stack_api {
                 }
             }
 
-            /// How many entries are pending (registered, neither run nor
-            /// cancelled).
-            ///
-            /// ```
-            #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
-            /// let key = stack.callback(|| ());
-            /// assert_eq!(stack.len(), 1);
-            /// stack.cancel(&key).unwrap();
-            /// assert_eq!(stack.len(), 0);
-            /// ```
-            #[must_use]
-            #[inline]
-            pub fn len(&self) -> usize {
-                self.raw.len()
-            }
-
-            /// Whether no entry is pending.
-            ///
-            /// ```
-            #[doc = concat!("assert!(exitstack::", stringify!($Stack), "::new().is_empty());")]
-            /// ```
-            #[must_use]
-            #[inline]
-            pub fn is_empty(&self) -> bool {
-                self.raw.len() == 0
-            }
-        }
-
-        impl Default for $Stack<'_> {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl fmt::Debug for $Stack<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($Stack)).field("pending", &self.len()).finish()
-            }
         }
     };
 }
@@ -543,10 +558,11 @@ macro_rules! stack_api {
 /// assert_eq!(*log.borrow(), ["flush", "unlock"]);
 /// ```
 pub struct ExitStack<'a> {
-    raw: RawStack<'a>,
+    pub(crate) raw: RawStack<'a>,
 }
 
-stack_api!(ExitStack, []);
+stack_api!(ExitStack, [], close: "stack.close()", prelude: "#");
+sync_close_api!(ExitStack);
 
 /// An [`ExitStack`] that can be sent to another thread: every entry must be
 /// `Send`, and so is the stack.
@@ -575,7 +591,8 @@ pub struct SendExitStack<'a> {
     raw: RawStack<'a>,
 }
 
-stack_api!(SendExitStack, [Send+]);
+stack_api!(SendExitStack, [Send+], close: "stack.close()", prelude: "#");
+sync_close_api!(SendExitStack);
 
 // SAFETY: `RawStack` is `!Send` only because it stores type-erased entries
 // behind raw pointers (in place, or boxed, and its chunks). Every entry of a
