@@ -476,6 +476,13 @@ macro_rules! async_stack_api {
             /// With the body's panic, after the cleanups ran; if only
             /// cleanups panicked, with the first of those.
             ///
+            /// # Known limitation
+            ///
+            /// rustc cannot yet prove a future that awaits `scope` with an
+            /// async closure `Send` (rust-lang/rust#126350), so it cannot be
+            /// passed to `tokio::spawn` directly. In a spawned task, write
+            /// the same with `new()`, the body, and `aclose_with(outcome)`.
+            ///
             /// ```
             /// use exitstack::Outcome;
             /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
