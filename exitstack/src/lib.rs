@@ -66,6 +66,14 @@
 //!   its [`EntryKey`], run a closure with a fresh stack with
 //!   [`ExitStack::scope`]. [`SendExitStack`] is the same for `Send` entries,
 //!   and is itself `Send`.
+//! * [`AsyncExitStack`]: Python's `AsyncExitStack` — the same, plus cleanups
+//!   that are awaited ([`push_async_callback`], [`push_async_exit`],
+//!   [`AsyncExitContext`]s), in one LIFO order with the synchronous ones,
+//!   closed with [`aclose().await`](AsyncExitStack::aclose). Runtime-agnostic.
+//!   Cancelling `aclose` part-way leaves the rest registered; a stack dropped
+//!   without `aclose` runs its synchronous entries and drops the asynchronous
+//!   ones unrun (a destructor cannot await). [`SendAsyncExitStack`] is the
+//!   `Send` one, for multi-threaded runtimes.
 //! * [`Defer`] and [`Guard`]: one cleanup each, held in a local — no
 //!   allocation, no dynamic dispatch. A `Guard` runs on the outcomes its
 //!   [`When`] names; with a [`Scope`] it also sees `Err` returns.
@@ -87,7 +95,7 @@
 //!
 //! | feature  | default | gives |
 //! |----------|---------|-------|
-//! | `std`    | yes     | panic detection ([`Outcome::Panic`]) and panic-robust closing (`catch_unwind`); implies `alloc` |
+//! | `std`    | yes     | panic detection ([`Outcome::Panic`]), panic-robust closing (`catch_unwind`), [`AsyncExitStack`]; implies `alloc` |
 //! | `alloc`  | via `std` | [`ExitStack`], [`SendExitStack`], [`CleanupError`] |
 //! | `macros` | yes     | `defer!`, `#[cleanup]`, `#[exitstack::scope]` |
 //!
@@ -100,6 +108,8 @@
 //!
 //! [`contextlib.ExitStack`]: https://docs.python.org/3/library/contextlib.html#contextlib.ExitStack
 //! [`enter_context`]: ExitStack::enter_context
+//! [`push_async_callback`]: AsyncExitStack::push_async_callback
+//! [`push_async_exit`]: AsyncExitStack::push_async_exit
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
