@@ -95,27 +95,8 @@ fn skipped_async_entry() {
     }
 }
 
-/// `push_async_callback`: a closure returning a future, whatever the outcome.
-struct AsyncCallback<F>(F);
-
-impl<F: FnOnce() -> Fut, Fut: Future<Output = ()>> Run for AsyncCallback<F> {
-    const ASYNC: bool = true;
-
-    fn run(self, _: Outcome) -> Result<(), BoxError> {
-        skipped_async_entry();
-        Ok(())
-    }
-
-    fn start(self, _: Outcome) -> ErasedFuture {
-        let future = (self.0)();
-        ErasedFuture::new(async move {
-            future.await;
-            Ok(())
-        })
-    }
-}
-
-/// `push_async_exit`: an asynchronous exit callback that sees the outcome.
+/// `push_async_exit`: an asynchronous exit callback that sees the outcome
+/// (and `push_async_callback`, which ignores it).
 struct AsyncExit<F>(F);
 
 impl<F: FnOnce(Outcome) -> Fut, Fut: Future<Output = ()>> Run for AsyncExit<F> {
@@ -321,7 +302,7 @@ macro_rules! async_stack_api {
                 F: FnOnce() -> Fut + $($Send)* 'a,
                 Fut: Future<Output = ()> + $($Send)* 'a,
             {
-                self.raw.push(AsyncCallback(f)).0
+                self.raw.push(AsyncExit(move |_: Outcome| f())).0
             }
 
             /// Registers an asynchronous exit callback that receives the
