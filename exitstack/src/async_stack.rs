@@ -457,12 +457,20 @@ macro_rules! async_stack_api {
             /// With the body's panic, after the cleanups ran; if only
             /// cleanups panicked, with the first of those.
             ///
-            /// # Known limitation
+            /// # In a spawned task
             ///
-            /// rustc cannot yet prove a future that awaits `scope` with an
-            /// async closure `Send` (rust-lang/rust#126350), so it cannot be
-            /// passed to `tokio::spawn` directly. In a spawned task, write
-            /// the same with `new()`, the body, and `aclose_with(outcome)`.
+            /// rustc cannot yet prove `Send` a future that awaits `scope`
+            /// with an async closure written inline (rust-lang/rust#126350:
+            /// "implementation of `AsyncFnOnce` is not general enough"), so
+            /// `tokio::spawn` rejects it. Bind the closure first, with its
+            /// parameter type written out; it then works for any stack
+            /// lifetime (its entries cannot borrow locals, which a spawned
+            /// task's cannot anyway):
+            ///
+            /// ```text
+            /// let body = async |stack: &mut SendAsyncExitStack<'_>| { ... };
+            /// tokio::spawn(async move { SendAsyncExitStack::scope(body).await });
+            /// ```
             ///
             /// ```
             /// use exitstack::Outcome;
@@ -571,8 +579,10 @@ crate::stack::stack_api!(
 async_stack_api!(AsyncExitStack, [], []);
 
 /// An [`AsyncExitStack`] whose entries, and the futures they make, are all
-/// `Send`: the stack is `Send`, and so are its `aclose` and `scope`
-/// futures, as a multi-threaded runtime's `spawn` requires.
+/// `Send`: the stack is `Send`, and so are its `aclose` and
+/// `enter_async_context` futures, as a multi-threaded runtime's `spawn`
+/// requires (for `scope` in a spawned task, see
+/// [`scope`](SendAsyncExitStack::scope)).
 ///
 /// ```
 /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }

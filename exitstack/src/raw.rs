@@ -835,7 +835,7 @@ impl RawStack<'_> {
         }
         self.epoch.set(self.epoch.get().wrapping_add(1));
         if let Some(errors) = CleanupError::from_errors(errors) {
-            report_dropped_errors(&errors);
+            report_discarded_errors(&errors, "a panic is unwinding");
         }
     }
 }
@@ -851,16 +851,17 @@ impl Drop for RawStack<'_> {
             // Policy 3: the panic already unwinding keeps going.
             self.drain_while_unwinding(Action::Run(outcome));
         } else if let Some(errors) = self.run_all(outcome) {
-            report_dropped_errors(&errors);
+            report_discarded_errors(&errors, "stack dropped without close()");
         }
     }
 }
 
-/// The policy for errors of a stack dropped without `close()`: there is no
-/// caller to return them to, so they are dropped — never a panic. Debug
-/// builds with `std` say so on standard error, so they do not vanish
-/// unnoticed.
-fn report_dropped_errors(errors: &CleanupError) {
+/// The policy for errors that have no caller to go to — those of a stack
+/// dropped without `close()`, and those of entries that ran while a panic
+/// unwound (the panic wins): they are dropped, never a panic. Debug builds
+/// with `std` say so on standard error, with `why`, so that they do not
+/// vanish unnoticed.
+fn report_discarded_errors(errors: &CleanupError, why: &str) {
     #[cfg(all(feature = "std", debug_assertions))]
     {
         use std::io::Write as _;
@@ -869,10 +870,10 @@ fn report_dropped_errors(errors: &CleanupError) {
             // A failed write to stderr is ignored: this must not panic.
             let _ = writeln!(
                 stderr,
-                "exitstack: cleanup error discarded (stack dropped without close()): {error}"
+                "exitstack: cleanup error discarded ({why}): {error}"
             );
         }
     }
     #[cfg(not(all(feature = "std", debug_assertions)))]
-    let _ = errors;
+    let _ = (errors, why);
 }

@@ -2,6 +2,8 @@
 //! hook, and child-process scenarios.
 #![allow(dead_code, reason = "each test file uses a subset")]
 
+pub mod harness;
+
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, Output};
