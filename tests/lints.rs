@@ -171,6 +171,61 @@ async fn asynchronous(log: &Log) -> Result<u8, Failed> {
     check(true)
 }
 
+/// Every async form, in an `async fn` whose future is `Send`.
+#[exitstack::scope]
+async fn async_forms(log: &std::sync::Mutex<Vec<&'static str>>, choice: u8) -> Result<u8, Failed> {
+    defer!(async { log.lock().unwrap().push("async") });
+    defer! { async move { assert!(choice < 10) } }
+    defer!(always: async {});
+    defer!(on_success: async {});
+    defer!(on_error: async { log.lock().unwrap().push("async on error") });
+    defer!(on_panic: async {});
+    defer!(on_failure: async {});
+    exitstack::defer!(async {});
+    defer!(on_error: log.lock().unwrap().push("sync on error"));
+    let handle = cleanup!(async {});
+    let _kept = cleanup!(on_failure: async {});
+    handle.cancel();
+    let value = check(choice != 1)?;
+    if choice == 2 {
+        return Err(Failed);
+    }
+    if choice == 3 {
+        pop_all!();
+    }
+    std::future::ready(()).await;
+    match choice {
+        4 => Err(Failed),
+        _ => Ok(value),
+    }
+}
+
+#[exitstack::scope(?Send)]
+async fn async_not_send(log: std::rc::Rc<Log>) {
+    defer!(async move { push(&log, "not send") });
+}
+
+#[exitstack::scope]
+async fn async_unit(log: &std::sync::Mutex<Vec<&'static str>>) {
+    defer!(async { log.lock().unwrap().push("unit") });
+}
+
+#[exitstack::scope]
+async fn async_impl_trait() -> impl Display {
+    defer!(async {});
+    "displayed"
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
 struct Service {
     log: Log,
 }
@@ -203,6 +258,14 @@ fn every_form_compiles_and_runs() {
     assert_eq!(returns_impl_trait(&log).to_string(), "displayed");
     assert_eq!(generic::<u8>(&log).unwrap(), 0);
     drop(asynchronous(&log));
+    let sync_log = std::sync::Mutex::default();
+    for choice in 0..=5 {
+        drop(block_on(async_forms(&sync_log, choice)));
+    }
+    block_on(async_not_send(std::rc::Rc::default()));
+    block_on(async_unit(&sync_log));
+    assert_eq!(block_on(async_impl_trait()).to_string(), "displayed");
+    assert!(!sync_log.lock().unwrap().is_empty());
     let mut service = Service {
         log: Log::default(),
     };

@@ -318,7 +318,8 @@ fn check_signature(sig: &Signature, errors: &mut Errors) -> Shape {
         invalid(format_err!(
             asyncness,
             "a cleanup cannot be `async`: it runs when the block ends, and dropping cannot await; \
-             remove `async`"
+             remove `async`, or in an `#[exitstack::scope] async fn` write \
+             `defer!(async {{ ... }})`"
         ));
     }
     if let Some(unsafety) = &sig.unsafety {

@@ -29,8 +29,8 @@
 //! |---|---|
 //! | `args` | parses conditions (`on_error`, ...) and `#[cleanup(...)]` arguments |
 //! | `cleanup` | `#[cleanup] fn` / `#[cleanup] let`: signature checks, `let name = ...` |
-//! | `scope` | `#[exitstack::scope]`: the `Scope` local around the user's block |
-//! | `rewrite` | the body rewrite: `defer!`, `cleanup!`, `pop_all!`, `#[cleanup]` in a scope |
+//! | `scope` | `#[exitstack::scope]`: the `Scope` local around the user's block, and the implicit async stack |
+//! | `rewrite` | the body rewrite: `defer!`, `cleanup!` (sync and async), `pop_all!`, `#[cleanup]` in a scope |
 //! | `observe` | marks the scope on `Err` returns: `return`, `?`, the tail |
 //! | `expand` | code generation shared by every form: guards and stack entries |
 //! | `site` | where a cleanup is written, and the errors that depend on it |
@@ -238,7 +238,8 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// On a free function or method, sync or `async`, generic or not, with any
 /// receiver and any return type (`impl Trait` too): the signature is left as
-/// written. The body gets one `Scope` (two flags), marked whenever the
+/// written. It takes no arguments, except `?Send` (see [async
+/// cleanups](#async-cleanups)). The body gets one `Scope` (two flags), marked whenever the
 /// function returns an `Err` — through `return`, `?`, or its tail expression
 /// — before the locals are dropped, so each cleanup knows the outcome:
 ///
@@ -275,6 +276,7 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `#[cleanup] fn name() { ... }` | the decorator form, with every condition |
 /// | `#[cleanup] let name = \|\| ...;` | the same with a closure (taking nothing, or one `Outcome`), or any `FnOnce()` value |
 /// | `pop_all!()` | cancels every cleanup of the function registered so far: Python's `if result: stack.pop_all()` |
+/// | `defer!(async { ... })`, `cleanup!(async { ... })` | in an `async fn`: a cleanup that is awaited when the body ends (see [below](#async-cleanups)), with every condition |
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -322,6 +324,113 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `Err`; every other type (including `Option`: `None` is absence, not
 /// failure) never is, and passes through untouched.
 ///
+/// # Async cleanups
+///
+/// In an `async fn`, `defer!` and `cleanup!` also take one `async` block,
+/// after the condition if there is one: `defer!(async { ... })`,
+/// `defer!(on_error: async move { ... })`,
+/// `cleanup!(on_failure: async { ... })`. A destructor cannot await, so
+/// these are not guards: they go on an implicit asynchronous stack that the
+/// function gets when its body has one, and they are awaited after the body
+/// is done — on every way out of it (`return`, `?`, the tail, a panic) —
+/// last registered first, each if the outcome matches its condition:
+///
+/// ```
+/// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+/// use std::sync::Mutex;
+/// use exitstack::defer;
+///
+/// async fn send(log: &Mutex<Vec<String>>, message: &str) {
+///     log.lock().unwrap().push(message.to_owned()); // imagine a network round trip
+/// }
+///
+/// #[exitstack::scope]
+/// async fn transfer(log: &Mutex<Vec<String>>, amount: &str) -> Result<u32, std::num::ParseIntError> {
+///     defer!(async { send(log, "connection closed").await });
+///     defer!(on_error: async { send(log, "rolled back").await });
+///     let amount: u32 = amount.parse()?; // an `Err` here awaits "rolled back"
+///     let receipt = format!("sent {amount}");
+///     defer!(on_success: async move { send(log, &receipt).await });
+///     Ok(amount)
+/// }
+///
+/// let log = Mutex::new(Vec::new());
+/// assert!(block_on(transfer(&log, "ten")).is_err());
+/// assert_eq!(*log.lock().unwrap(), ["rolled back", "connection closed"]);
+/// log.lock().unwrap().clear();
+/// assert_eq!(block_on(transfer(&log, "10")), Ok(10));
+/// assert_eq!(*log.lock().unwrap(), ["sent 10", "connection closed"]);
+/// ```
+///
+/// The rules follow from when the cleanups are awaited:
+///
+/// * **What they borrow.** They run after the body's locals are gone, so an
+///   async cleanup can borrow the function's arguments (`self` included)
+///   and what is `'static`, and must own everything else: `async move`,
+///   after making a clone, or a copy of a reference to an argument
+///   (`receipt` and `log` above). Borrowing a local of the body is a
+///   compile error ("async block may outlive the current function, but it
+///   borrows ...").
+/// * **Order.** Synchronous cleanups stay local guards: they run as the
+///   body's locals are dropped, in reverse order with them, exactly as in a
+///   function without async cleanups. The async cleanups are awaited after
+///   that, last registered first.
+/// * **Outcome.** `Error` when an `Err` left the body, `Panic` when it
+///   panicked, `Success` otherwise: `on_success`, `on_error`, `on_panic` and
+///   `on_failure` mean what they mean for synchronous cleanups.
+/// * **Panics.** A panic in the body is caught while the cleanups are
+///   awaited (they see `Panic`), then resumes. A panicking cleanup does not
+///   stop the others; its panic resumes after them, unless the body's panic
+///   is already on its way, which wins.
+/// * **Cancelling.** `cleanup!(async ...)` returns a `#[must_use]` handle
+///   whose `.cancel()` cancels the cleanup (its future is dropped
+///   unpolled). Dropping the handle does not: the cleanup stays registered,
+///   so write `defer!(async ...)` when there is nothing to cancel.
+///   `pop_all!()` cancels the async cleanups registered so far too. An async
+///   cleanup cannot be run early.
+/// * **`Send`.** The implicit stack is a `SendAsyncExitStack`, so the
+///   function's future stays `Send` (for `tokio::spawn` on a multi-threaded
+///   runtime) whenever the rest of it is, and each async cleanup must be
+///   `Send`. For cleanups that cannot be (they hold an `Rc`, or run on a
+///   `LocalSet`), write `#[exitstack::scope(?Send)]`: the stack is then an
+///   `AsyncExitStack`, and the future is not `Send`.
+/// * **Where.** Only in the body of an `async fn` under
+///   `#[exitstack::scope]`: in a sync `fn` (nothing could await them), in a
+///   closure or an `async` block of the body (scopes of their own), and
+///   outside `#[exitstack::scope]`, they are compile errors that say so.
+///
+/// ```compile_fail
+/// use exitstack::defer;
+///
+/// #[exitstack::scope]
+/// async fn save(path: &str) {
+///     let name = format!("{path}.tmp");
+///     defer!(async { println!("removing {name}") }); // error: borrows a local of the body
+/// }
+/// ```
+///
+/// **If the function's future is dropped part-way** (a timeout, `select!`,
+/// an aborted task):
+///
+/// * before the body ended, the body's locals and synchronous cleanups are
+///   dropped as in any future (the cleanups see `Success`); then the
+///   implicit stack is dropped, and its async cleanups are dropped without
+///   running — a destructor cannot await them, and does not block on them.
+///   Debug builds say so on standard error, once per cleanup.
+/// * while the cleanups are awaited, the one in progress stops where it was
+///   (its future is dropped), and those not reached are dropped without
+///   running, as above: the cancellation policy of `AsyncExitStack::aclose`.
+///
+/// A cleanup that must complete whatever happens to the caller's future
+/// belongs in a task of its own (spawned from the cleanup), or in a
+/// synchronous cleanup.
+///
+/// How it works: the function's body becomes an `async` block of its own
+/// inside the function, so that `return` and `?` leave it with their value
+/// before the cleanups are awaited; the signature is untouched. The return
+/// type is named ahead of that block (unless it contains `impl Trait`), so
+/// `return` values and the tail are coerced to it as before.
+///
 /// # Scopes of their own
 ///
 /// Closures, `async` blocks (and `const` blocks) in the body have their own
@@ -364,6 +473,10 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// a cleanup across `.await` stays `Send`); each cleanup is a local guard
 /// that also reads the scope when it is dropped; observing a value is a
 /// branch on its discriminant, and nothing for types that are never errors.
+/// A function with async cleanups also holds the implicit stack (behind a
+/// `Mutex`, locked only to register, to cancel, and once at the end); each
+/// async cleanup is one entry on it, and its future is boxed when its turn
+/// comes.
 #[proc_macro_attribute]
 pub fn scope(args: TokenStream, item: TokenStream) -> TokenStream {
     let fallback = item.clone().into();

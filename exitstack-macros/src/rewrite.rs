@@ -9,18 +9,25 @@
 //! hidden argument; `cleanup!`, `pop_all!` and `#[cleanup] let`, which only
 //! exist here, are expanded in place.
 //!
+//! An async cleanup (`defer!(async { ... })`, `cleanup!(async { ... })`,
+//! after an optional condition) registers its future on the function's
+//! implicit asynchronous stack, which `scope` adds to an `async fn` whose
+//! body has one; anywhere else it is an error.
+//!
 //! Closures, async, const and try blocks are scopes of their own: their
 //! `return` and `?` are not the function's, so they are not observed, and
 //! cleanups written in them are expanded as outside any scope — the forms
 //! that need the function's scope are errors there. Nested items are left
 //! alone: they keep their own scopes, and their own attributes.
 
-use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::parse::Parser;
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Attribute, Block, Expr, Item, ItemFn, Local, Macro, Meta, Stmt, StmtMacro, Token};
+use syn::{
+    Attribute, Block, Expr, ExprAsync, Item, ItemFn, Local, Macro, Meta, Stmt, StmtMacro, Token,
+};
 
 use crate::args::{CleanupArgs, Condition, MacroBody, When};
 use crate::cleanup;
@@ -60,6 +67,10 @@ impl Known {
 
 pub(crate) struct Rewriter<'a> {
     scope: &'a Ident,
+    /// The function's implicit asynchronous stack (an `AsyncScope` local):
+    /// in an `async fn` whose body has async cleanups. `None` in any other
+    /// function, where an async cleanup is an error.
+    async_stack: Option<&'a Ident>,
     /// Whether the function's body calls `pop_all!()`. Without it, a
     /// cleanup that runs whatever the outcome and does not take the
     /// `Outcome` needs nothing from the scope: it expands to the plain
@@ -71,9 +82,15 @@ pub(crate) struct Rewriter<'a> {
 }
 
 impl<'a> Rewriter<'a> {
-    pub(crate) fn new(scope: &'a Ident, block: &Block, errors: &'a mut Errors) -> Self {
+    pub(crate) fn new(
+        scope: &'a Ident,
+        async_stack: Option<&'a Ident>,
+        block: &Block,
+        errors: &'a mut Errors,
+    ) -> Self {
         Rewriter {
             scope,
+            async_stack,
             disarmable: calls_pop_all(block.to_token_stream()),
             nested: None,
             errors,
@@ -116,7 +133,16 @@ impl<'a> Rewriter<'a> {
         let Some(MacroBody { condition, body }) = self.errors.ok(mac.parse_body()) else {
             return empty_stmt();
         };
-        {
+        if starts_with_async(&body) {
+            let condition = condition.unwrap_or_else(|| Condition::always(mac.path.span()));
+            mac.tokens = match self.async_cleanup(condition, &body, "defer!") {
+                Ok((stack, future)) => {
+                    let when = condition.when.to_path();
+                    quote!(@async #stack, #when => #future)
+                }
+                Err(future) => quote!(@async_inert #future),
+            };
+        } else {
             let condition_tokens = condition.map(|condition| {
                 let keyword = Ident::new(condition.when.keyword(), condition.span);
                 quote!(#keyword:)
@@ -155,6 +181,22 @@ impl<'a> Rewriter<'a> {
         };
         let path_span = mac.path.span();
         let condition = condition.unwrap_or_else(|| Condition::always(path_span));
+        if starts_with_async(&body) {
+            let span = Span::mixed_site().located_at(condition.span);
+            return Expr::Verbatim(match self.async_cleanup(condition, &body, "cleanup!") {
+                Ok((stack, future)) => {
+                    let when = condition.when.to_path();
+                    quote_spanned! {span=>
+                        #stack.cleanup(#when, #future)
+                    }
+                }
+                // Best effort: something with `.cancel()`.
+                Err(future) => quote_spanned! {span=> {
+                    let _ = #future;
+                    ::exitstack::__private::Defer::new(|| {})
+                }},
+            });
+        }
         if condition.when.needs_scope() && self.nested.is_some() {
             let form = format!("cleanup!({}: ...)", condition.when.keyword());
             self.errors
@@ -197,7 +239,73 @@ impl<'a> Rewriter<'a> {
         }
         let scope = self.scope;
         let span = Span::mixed_site().located_at(mac.path.span());
-        Expr::Verbatim(quote_spanned!(span=> #scope.cancel_all()))
+        Expr::Verbatim(if let Some(stack) = self.async_stack {
+            quote_spanned!(span=> #stack.cancel_all(&#scope))
+        } else {
+            quote_spanned!(span=> #scope.cancel_all())
+        })
+    }
+
+    /// The future of an async cleanup (`body` is `async { ... }` or
+    /// `async move { ... }`), its code rewritten as a scope of its own, and
+    /// the function's asynchronous stack to register it on. `Err` with the
+    /// future alone (or nothing that parses) where it cannot be awaited,
+    /// after reporting why.
+    fn async_cleanup(
+        &mut self,
+        condition: Condition,
+        body: &TokenStream,
+        name: &str,
+    ) -> Result<(&'a Ident, TokenStream), TokenStream> {
+        let keyword = match condition.when {
+            When::Always => String::new(),
+            when => format!("{}: ", when.keyword()),
+        };
+        let form = format!("{name}({keyword}async ...)");
+        let not_a_block = |tokens: &dyn ToTokens| {
+            syn::Error::new_spanned(
+                tokens,
+                format!(
+                    "`{form}` takes one `async {{ ... }}` or `async move {{ ... }}` block, \
+                     awaited when the function's body ends"
+                ),
+            )
+        };
+        let parsed = (|input: ParseStream<'_>| {
+            let future: ExprAsync = input.parse().map_err(|_| not_a_block(body))?;
+            input.parse::<Option<Token![;]>>()?;
+            let rest: TokenStream = input.parse()?;
+            if !rest.is_empty() {
+                return Err(not_a_block(&rest));
+            }
+            Ok(future)
+        })
+        .parse2(body.clone());
+        let mut future = match parsed {
+            Ok(future) => future,
+            Err(error) => {
+                self.errors.push(error);
+                return Err(quote!(async {}));
+            }
+        };
+        self.nested(Nested::Cleanup, |this| {
+            this.visit_block_mut(&mut future.block);
+        });
+        let message = match (self.nested, self.async_stack) {
+            (None, Some(stack)) => return Ok((stack, future.into_token_stream())),
+            (Some(nested), _) => format!(
+                "`{form}` cannot be awaited from inside {nested}, which is a scope of its own: \
+                 write it in the body of the `#[exitstack::scope] async fn`"
+            ),
+            (None, None) => format!(
+                "`{form}` needs an `async fn`: `#[exitstack::scope]` awaits async cleanups when \
+                 the function's body ends, which only an `async fn` can do; make the function \
+                 `async`, or write a synchronous cleanup"
+            ),
+        };
+        self.errors
+            .push(syn::Error::new(future.async_token.span, message));
+        Err(future.into_token_stream())
     }
 
     /// The statements of a cleanup's body, rewritten as a scope of their
@@ -342,11 +450,23 @@ impl VisitMut for Rewriter<'_> {
         *stmt = match known {
             Known::Defer => self.defer(attrs, mac),
             Known::Cleanup if semi_token.is_some() => {
-                self.errors.push(format_err!(
-                    mac,
-                    "this drops the guard `cleanup!` returns, which runs the cleanup at once: \
-                     bind it (`let guard = cleanup!(...);`), or write `defer!(...)`"
-                ));
+                let is_async = mac
+                    .parse_body::<MacroBody>()
+                    .is_ok_and(|body| starts_with_async(&body.body));
+                self.errors.push(if is_async {
+                    format_err!(
+                        mac,
+                        "this drops the handle `cleanup!(async ...)` returns, which is only good \
+                         for `.cancel()`: bind it (`let handle = cleanup!(async ...);`), or write \
+                         `defer!(async ...)`"
+                    )
+                } else {
+                    format_err!(
+                        mac,
+                        "this drops the guard `cleanup!` returns, which runs the cleanup at once: \
+                         bind it (`let guard = cleanup!(...);`), or write `defer!(...)`"
+                    )
+                });
                 let guard = self.cleanup(&mac);
                 let name = Ident::new("__exitstack_guard", Span::mixed_site());
                 Stmt::Item(Item::Verbatim(quote!(let #name = #guard;)))
@@ -401,20 +521,60 @@ fn calls_pop_all(tokens: TokenStream) -> bool {
     let mut previous_is_pop_all = false;
     for token in tokens {
         match token {
-            proc_macro2::TokenTree::Ident(ident) => previous_is_pop_all = ident == "pop_all",
-            proc_macro2::TokenTree::Punct(punct) if previous_is_pop_all && punct.as_char() == '!' => {
+            TokenTree::Ident(ident) => previous_is_pop_all = ident == "pop_all",
+            TokenTree::Punct(punct) if previous_is_pop_all && punct.as_char() == '!' => {
                 return true;
             }
-            proc_macro2::TokenTree::Group(group) => {
+            TokenTree::Group(group) => {
                 if calls_pop_all(group.stream()) {
                     return true;
                 }
                 previous_is_pop_all = false;
             }
-            proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_) => {
+            TokenTree::Punct(_) | TokenTree::Literal(_) => {
                 previous_is_pop_all = false;
             }
         }
     }
     false
+}
+
+/// Whether the body of a `defer!` or `cleanup!` (after its condition) is
+/// async: it starts with `async`.
+fn starts_with_async(body: &TokenStream) -> bool {
+    matches!(body.clone().into_iter().next(), Some(TokenTree::Ident(ident)) if ident == "async")
+}
+
+/// Whether `tokens` contain an async cleanup anywhere: `defer!` or
+/// `cleanup!` whose body (after an optional `condition:`) starts with
+/// `async`. Also where that is an error, which only makes the answer safely
+/// larger.
+pub(crate) fn has_async_cleanup(tokens: TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(index, token)| match token {
+        TokenTree::Group(group) => {
+            let is_call = index >= 2
+                && matches!(&tokens[index - 1], TokenTree::Punct(bang) if bang.as_char() == '!')
+                && matches!(&tokens[index - 2], TokenTree::Ident(name) if name == "defer" || name == "cleanup");
+            (is_call && is_async_body(group.stream())) || has_async_cleanup(group.stream())
+        }
+        _ => false,
+    })
+}
+
+fn is_async_body(body: TokenStream) -> bool {
+    let mut tokens = body.into_iter();
+    match (tokens.next(), tokens.next(), tokens.next()) {
+        (Some(TokenTree::Ident(first)), ..) if first == "async" => true,
+        (
+            Some(TokenTree::Ident(_)),
+            Some(TokenTree::Punct(colon)),
+            Some(TokenTree::Ident(then)),
+        ) => {
+            colon.as_char() == ':'
+                && colon.spacing() == proc_macro2::Spacing::Alone
+                && then == "async"
+        }
+        _ => false,
+    }
 }

@@ -168,8 +168,9 @@ impl<C: AsyncExitContext> Run for AsyncContext<C> {
 }
 
 /// Polls a future under `catch_unwind`, so that a panicking cleanup does not
-/// stop the others (policy 3, across `.await`s).
-struct CatchUnwind<F>(F);
+/// stop the others (policy 3, across `.await`s). Also used by the implicit
+/// stack of `#[exitstack::scope] async fn` (`__private`).
+pub(crate) struct CatchUnwind<F>(pub(crate) F);
 
 impl<F: Future + Unpin> Future for CatchUnwind<F> {
     type Output = Result<F::Output, Payload>;

@@ -79,7 +79,8 @@
 //!   [`When`] names; with a [`Scope`] it also sees `Err` returns.
 //! * With the default `macros` feature: `defer!`, the decorator form
 //!   `#[cleanup] fn name() { .. }`, and `#[exitstack::scope]`, which lets
-//!   on-error cleanups see a function's `Err` returns.
+//!   on-error cleanups see a function's `Err` returns — in an `async fn`, also
+//!   async cleanups (`defer!(async { .. })`), awaited on every return path.
 //!
 //! # Policies
 //!

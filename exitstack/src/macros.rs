@@ -70,6 +70,22 @@
 /// runs when the function returns an `Err`, `on_error` and `on_failure` work,
 /// and `pop_all!()` cancels it.
 ///
+/// # Async cleanups
+///
+/// In an `async fn` under `#[exitstack::scope]`, `defer!` also takes one
+/// `async` block — `defer!(async { ... })`, `defer!(on_error: async move
+/// { ... })` — awaited after the function's body is done, on every way out
+/// of it. It may borrow the function's arguments; anything else it uses, it
+/// must own (`async move`). The `#[exitstack::scope]` docs tell the whole
+/// story (order, `Send`, a future dropped part-way). Anywhere else, an async
+/// body is a compile error: a destructor cannot await.
+///
+/// ```compile_fail
+/// async fn save() {
+///     exitstack::defer!(async { println!("closed") }); // error: needs `#[exitstack::scope]`
+/// }
+/// ```
+///
 /// # Notes
 ///
 /// * The body is a sequence of statements of type `()`, as in a function
@@ -92,6 +108,32 @@ macro_rules! defer {
     // the guard to the function's `Scope` local.
     (@scoped $scope:ident, $when:path => $($body:tt)*) => {
         let __exitstack_guard = $crate::__private::Guard::scoped(&$scope, $when, |_| { $($body)* });
+    };
+    // Not public API: what `#[exitstack::scope]` rewrites `defer!(async ...)`
+    // to in an `async fn`, registering the future on the function's implicit
+    // asynchronous stack.
+    (@async $stack:ident, $when:path => $future:expr) => {
+        $stack.defer($when, $future);
+    };
+    // Not public API: `defer!(async ...)` where it cannot be awaited, after
+    // `#[exitstack::scope]` reported why; the future is type-checked only.
+    (@async_inert $future:expr) => {
+        let _ = $future;
+    };
+    (async $($body:tt)*) => {
+        ::core::compile_error! {
+            "`defer!(async ...)` works only in an `#[exitstack::scope] async fn`, which awaits \
+             it when the body ends: a destructor cannot await"
+        }
+    };
+    ($when:ident : async $($body:tt)*) => {
+        ::core::compile_error! {
+            ::core::concat!(
+                "`defer!(", ::core::stringify!($when), ": async ...)` works only in an \
+                 `#[exitstack::scope] async fn`, which awaits it when the body ends: a destructor \
+                 cannot await"
+            )
+        }
     };
     (always: $($body:tt)*) => {
         let __exitstack_guard = $crate::__private::Defer::new(|| { $($body)* });
