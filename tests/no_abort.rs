@@ -111,3 +111,45 @@ fn dropped_stack_errors_are_reported_on_stderr_in_debug_builds_and_never_panic()
     );
     assert_eq!(warned, cfg!(debug_assertions), "{stderr}");
 }
+
+/// Holds a stack and closes it explicitly in its destructor.
+struct ClosesInDrop(ExitStack<'static>);
+
+impl Drop for ClosesInDrop {
+    fn drop(&mut self) {
+        let result = self.0.close();
+        println!("close in drop returned errors: {}", result.is_err());
+    }
+}
+
+/// Scenario: `close()` called from a destructor that runs during a panic,
+/// with an entry that panics and one that fails.
+#[test]
+fn child_close_in_a_destructor_during_unwinding() {
+    if !in_child() {
+        return;
+    }
+    let payload = panic::catch_unwind(|| {
+        let stack = ExitStack::new();
+        stack.try_callback(|| Err("unlock failed"));
+        stack.callback(|| panicking_cleanup(1));
+        let _holder = ClosesInDrop(stack);
+        panic!("original");
+    })
+    .unwrap_err();
+    println!("payload: {}", payload.downcast_ref::<&str>().unwrap());
+}
+
+#[test]
+fn close_in_a_destructor_during_unwinding_returns_errors_and_does_not_abort() {
+    let out = run_child("child_close_in_a_destructor_during_unwinding");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
+    for line in [
+        "ran 1",
+        "close in drop returned errors: true",
+        "payload: original",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}

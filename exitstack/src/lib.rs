@@ -107,6 +107,18 @@
 //! unwinds out of `close()` (the rest run as the stack is dropped during that
 //! unwinding; a second panic there aborts, as in any destructor).
 //!
+//! # With `panic = "abort"`
+//!
+//! The crate builds and works with `-C panic=abort` (checked in CI by
+//! `scripts/panic-abort.sh`). Order (policy 1), errors (policy 4, including
+//! the body's error coming first), reuse, deep stacks and the borrow rules
+//! are unchanged, and every entry runs exactly once as long as nothing
+//! panics. Any panic — in a cleanup, a body or a `Drop` — aborts the process
+//! right after the panic hook prints: the cleanups not yet run never run, on
+//! any stack, guards included. So [`Outcome::Panic`] is never reported,
+//! `When::Panic` / `on_panic` cleanups never run, and `on_failure` runs only
+//! on an `Err`.
+//!
 //! [`contextlib.ExitStack`]: https://docs.python.org/3/library/contextlib.html#contextlib.ExitStack
 //! [`enter_context`]: ExitStack::enter_context
 //! [`push_async_callback`]: AsyncExitStack::push_async_callback

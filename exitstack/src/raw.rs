@@ -699,8 +699,9 @@ impl<'a> RawStack<'a> {
         let rest = Rest {
             stack: self,
             action,
+            errors,
         };
-        let stack = &*rest.stack;
+        let (stack, errors) = (&*rest.stack, &mut *rest.errors);
         while let Some(last) = stack.len.get().checked_sub(1) {
             // SAFETY: `last < len`.
             let (base, start) = unsafe { stack.segment(last) };
@@ -770,8 +771,18 @@ impl<'a> RawStack<'a> {
 
     /// `close`: run everything; a panic resumes after all ran.
     #[inline]
+    ///
+    /// Called while the thread is already unwinding (from a destructor that
+    /// runs during a panic), a panic escaping here would abort the process:
+    /// then every entry runs under `catch_unwind`, their panics are
+    /// discarded, and only the errors are returned.
     pub(crate) fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-        self.run_all(outcome).map_or(Ok(()), Err)
+        let errors = if crate::unwind::is_unwinding() {
+            CleanupError::from_errors(self.drain_while_unwinding(Action::Run(outcome)))
+        } else {
+            self.run_all(outcome)
+        };
+        errors.map_or(Ok(()), Err)
     }
 }
 
@@ -791,13 +802,16 @@ unsafe fn handle(vtable: &VTable, data: NonNull<u8>, action: Action, errors: &mu
 
 /// Handles the entries left when one panicked: during the unwinding, each
 /// under `catch_unwind` (a panic escaping here would abort). Entries that
-/// still run see [`Outcome::Panic`]: the scope is now ending in one.
-struct Rest<'s, 'a> {
+/// still run see [`Outcome::Panic`]: the scope is now ending in one. The
+/// errors collected so far have no caller to go to any more: they are
+/// discarded here, safely, rather than dropped by the unwinding.
+struct Rest<'s, 'a, 'e> {
     stack: &'s mut RawStack<'a>,
     action: Action,
+    errors: &'e mut Vec<BoxError>,
 }
 
-impl Drop for Rest<'_, '_> {
+impl Drop for Rest<'_, '_, '_> {
     #[inline]
     fn drop(&mut self) {
         if crate::unwind::is_unwinding() {
@@ -805,15 +819,20 @@ impl Drop for Rest<'_, '_> {
                 Action::Run(_) => Action::Run(Outcome::Panic),
                 Action::Discard => Action::Discard,
             };
-            self.stack.drain_while_unwinding(action);
+            let mut errors = core::mem::take(self.errors);
+            errors.extend(self.stack.drain_while_unwinding(action));
+            discard_errors(errors, "a panic is unwinding");
         }
     }
 }
 
 impl RawStack<'_> {
-    /// Empties the stack while the thread unwinds: nothing may escape.
-    /// Errors have no caller to go to and take the dropped-stack policy.
-    fn drain_while_unwinding(&mut self, action: Action) {
+    /// Empties the stack while the thread unwinds: nothing may escape, so
+    /// every entry runs under `catch_unwind` and its panic is discarded.
+    /// Returns the errors.
+    /// The panics are discarded, so they do not change how the scope ends:
+    /// the entries after one that panicked see the same outcome.
+    fn drain_while_unwinding(&mut self, action: Action) -> Vec<BoxError> {
         let mut errors = Vec::new();
         while let Some((vtable, data)) = self.pop() {
             #[cfg(feature = "std")]
@@ -834,9 +853,7 @@ impl RawStack<'_> {
             }
         }
         self.epoch.set(self.epoch.get().wrapping_add(1));
-        if let Some(errors) = CleanupError::from_errors(errors) {
-            report_discarded_errors(&errors, "a panic is unwinding");
-        }
+        errors
     }
 }
 
@@ -849,31 +866,48 @@ impl Drop for RawStack<'_> {
         let outcome = self.baseline.outcome();
         if crate::unwind::is_unwinding() {
             // Policy 3: the panic already unwinding keeps going.
-            self.drain_while_unwinding(Action::Run(outcome));
+            let errors = self.drain_while_unwinding(Action::Run(outcome));
+            discard_errors(errors, "a panic is unwinding");
         } else if let Some(errors) = self.run_all(outcome) {
-            report_discarded_errors(&errors, "stack dropped without close()");
+            discard_errors(errors.into_errors(), "stack dropped without close()");
         }
     }
 }
 
 /// The policy for errors that have no caller to go to — those of a stack
 /// dropped without `close()`, and those of entries that ran while a panic
-/// unwound (the panic wins): they are dropped, never a panic. Debug builds
-/// with `std` say so on standard error, with `why`, so that they do not
-/// vanish unnoticed.
-fn report_discarded_errors(errors: &CleanupError, why: &str) {
+/// unwound (the panic wins): they are dropped, and nothing panics. Debug
+/// builds with `std` say so on standard error, with `why`, so that they do
+/// not vanish unnoticed.
+///
+/// An error's `Display` or `Drop` is user code that may panic, and this
+/// often runs while a panic unwinds, where a second one would abort: each
+/// is called under `catch_unwind`, and such a panic is discarded.
+fn discard_errors(errors: Vec<BoxError>, why: &str) {
     #[cfg(all(feature = "std", debug_assertions))]
-    {
+    for error in &errors {
         use std::io::Write as _;
-        let mut stderr = std::io::stderr().lock();
-        for error in errors {
+        let report = || {
             // A failed write to stderr is ignored: this must not panic.
             let _ = writeln!(
-                stderr,
+                std::io::stderr(),
                 "exitstack: cleanup error discarded ({why}): {error}"
             );
+        };
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(report)) {
+            crate::unwind::discard(payload);
         }
     }
     #[cfg(not(all(feature = "std", debug_assertions)))]
-    let _ = (errors, why);
+    let _ = why;
+    for error in errors {
+        #[cfg(feature = "std")]
+        if let Err(payload) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(error)))
+        {
+            crate::unwind::discard(payload);
+        }
+        #[cfg(not(feature = "std"))]
+        drop(error);
+    }
 }

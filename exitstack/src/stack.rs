@@ -323,6 +323,10 @@ macro_rules! stack_api {
             /// already opened; on success hand them all over" becomes one
             /// idea instead of a flag variable.
             ///
+            /// The returned stack is a new stack: like one from `new`, it
+            /// judges whether its scope ends in a panic against the moment
+            /// it was made.
+            ///
             /// ```
             #[doc = concat!("fn open_all(names: &[&str]) -> Result<exitstack::", stringify!($Stack), "<'static>, String> {")]
             #[doc = concat!("    let mut stack = exitstack::", stringify!($Stack), "::new();")]
@@ -518,7 +522,12 @@ macro_rules! sync_close_api {
 ///    continues with its original payload. A stack dropped while its thread
 ///    is already unwinding lets that panic continue and discards later ones:
 ///    a second panic never aborts the process. Nothing is caught while
-///    nothing panics: the happy path has no `catch_unwind` at all.
+///    nothing panics: the happy path has no `catch_unwind` at all. `close()`
+///    called while the thread is already unwinding (from a destructor that
+///    runs during a panic) catches every entry's panic, discards it and
+///    returns the errors: it never throws a second panic out of a
+///    destructor. A discarded panic does not change how the scope ends, so
+///    the entries after it see the same outcome.
 /// 4. **Errors**: `close()` returns every error in execution order. A stack
 ///    that is only dropped has nowhere to return them: they are discarded
 ///    (debug builds print each to standard error); nothing panics.
