@@ -1,0 +1,1865 @@
+//! Model-based tests: random programs of operations on several `ExitStack`s
+//! and `SendExitStack`s, run for real and against a plain reference model (a
+//! `Vec` of pending entries per stack), and compared event by event.
+//!
+//! What is compared, for every program:
+//!
+//! * the exact order in which entries ran and in which what they captured
+//!   was dropped (every entry holds a drop-logging token), so LIFO order,
+//!   exactly-once runs and exactly-once drops, also of cancelled entries;
+//! * the `Outcome` each exit callback and exit context saw;
+//! * what every operation returned: the errors of `close()` in execution
+//!   order, `CancelError` variants, the result of `ExitStack::scope`;
+//! * the panic payload that escaped each operation (payloads are distinct
+//!   per entry, so "the first panic, resumed after all ran" is checked);
+//! * the number of pending entries of every live stack after each step.
+//!
+//! The operations (`RawOp`): register a `callback`, `push`, `try_callback`
+//! (failing or not), `enter_context` of a drop-logging value,
+//! `enter_exit_context` (failing or not), or a callback that makes a fresh
+//! stack of its own — each may panic with its own payload; register many
+//! at once (past the inline slots, with boxed payloads); `cancel` a key
+//! chosen among all keys so far (pending, already run, cancelled, or
+//! another stack's); `cancel_all`; `pop_all` (the popped stack becomes
+//! another stack of the program); `close`, `close_with(outcome)`; drop,
+//! also while a panic unwinds; `ExitStack::scope` whose body returns `Ok`,
+//! `Err` or panics; move a stack into another one (as a context, or as a
+//! callback that closes it); move a stack into or out of a `Box`, or a
+//! `SendExitStack` into an `ExitStack`.
+//!
+//! A program that fails shrinks to a short one; its `Debug` prints it as
+//! Rust-like code, one step per line, followed by the raw operations to
+//! paste into a regression test (see `regressions` at the end).
+//!
+//! The random run happens in a child process: stacks that are dropped with
+//! failing entries report their discarded errors on standard error in debug
+//! builds, which would otherwise flood the test output. The parent checks
+//! that nothing else was printed there. `PROPTEST_CASES` sets the number of
+//! programs (10,000 by default, 40 under Miri, where the run is in-process).
+//! Built with `panic = "abort"` (nightly, `scripts/panic-abort.sh`), the
+//! programs keep every operation but never panic.
+
+mod common;
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::error::Error;
+use std::fmt::{self, Write as _};
+use std::panic::{self, AssertUnwindSafe};
+
+use common::{in_child, run_child};
+use exitstack::{
+    CancelError, CleanupError, EntryKey, ExitContext, ExitStack, Outcome, SendExitStack,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+
+// ---------------------------------------------------------------------------
+// Programs
+// ---------------------------------------------------------------------------
+
+/// What an operation registers. `#n` in the printed program is the entry's
+/// id: its panic payload is `Boom::Entry(n)` and its error `Failed(n)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    /// `callback`: logs `Ran(n, None)`.
+    Callback { panics: bool },
+    /// `push`: logs `Ran(n, Some(outcome))`.
+    Push { panics: bool },
+    /// `try_callback`: logs `Ran(n, None)`, then fails with `Failed(n)`.
+    TryCallback { fails: bool, panics: bool },
+    /// `enter_context` of a value that logs `Dropped(n)` when dropped, and
+    /// may panic there (in a drop that `close`, `cancel_all` or a stack's
+    /// drop runs, never in one run by the unwinder).
+    Context { drop_panics: bool },
+    /// `enter_exit_context`: `exit` logs `Ran(n, Some(outcome))`.
+    ExitContext { fails: bool, panics: bool },
+    /// `callback` that makes a fresh stack with a `push` on it and drops it:
+    /// the fresh stack's scope ends normally, so the push sees `Success`
+    /// even when the callback runs while the thread unwinds (scopeguard#43).
+    Fresh,
+}
+
+impl Entry {
+    /// Whether the registration returns an `EntryKey`.
+    fn keyed(self) -> bool {
+        !matches!(self, Entry::Context { .. } | Entry::ExitContext { .. })
+    }
+}
+
+/// How a stack moved into another one is held there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum How {
+    /// `outer.enter_context(inner)`: the inner stack is dropped when the
+    /// outer one runs or discards the entry.
+    Drop,
+    /// `outer.callback(move || inner.close())`: keyed, and cancellable.
+    Close,
+}
+
+/// How the body of `ExitStack::scope` ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Body {
+    ReturnsOk,
+    ReturnsErr,
+    Panics,
+}
+
+/// One generated operation. Stacks live in four slots, like variables:
+/// slots 0 and 1 hold `ExitStack`s, slots 2 and 3 `SendExitStack`s (until
+/// moved into an `ExitStack`). An operation on an empty slot first makes a
+/// new stack there. A slot selector is taken modulo 4; a key selector counts
+/// back from the newest key (0 is the last one handed out). Operations that
+/// cannot apply (no key yet, nesting or popping a stack into its own slot,
+/// a non-`Send` stack into a `SendExitStack`) are skipped. So removing one
+/// operation hardly changes what the others mean, and failures shrink well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RawOp {
+    Register {
+        stack: u8,
+        entry: Entry,
+    },
+    /// `count` plain callbacks at once (a stack of more than 8 entries
+    /// leaves the inline slots; chunks start at 8, 24, 56, ...); `big` ones
+    /// capture 64 over-aligned bytes, which are stored boxed.
+    Fill {
+        stack: u8,
+        count: u8,
+        big: bool,
+    },
+    Cancel {
+        stack: u8,
+        key: u8,
+    },
+    CancelAll {
+        stack: u8,
+    },
+    /// The popped stack goes to slot `into`, whose stack is dropped first.
+    PopAll {
+        stack: u8,
+        into: u8,
+    },
+    Close {
+        stack: u8,
+        with: Option<Outcome>,
+    },
+    Drop {
+        stack: u8,
+    },
+    DropUnwinding {
+        stack: u8,
+    },
+    Scope {
+        stack: u8,
+        body: Body,
+    },
+    Nest {
+        outer: u8,
+        inner: u8,
+        how: How,
+    },
+    /// Moves a stack: into a `Box`, out of it, or a `SendExitStack` into an
+    /// `ExitStack`. (The harness keeps stacks in a `Vec`, which moves them
+    /// all when it grows.)
+    Move {
+        stack: u8,
+    },
+}
+
+const SLOTS: u8 = 4;
+
+/// How a live stack is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    Boxed,
+    Send,
+}
+
+/// A resolved operation: stacks are named by creation (`s0`, `s1`, ...),
+/// entries by id (`#0`, ...), keys by issue order (`k0`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    New {
+        stack: usize,
+        send: bool,
+    },
+    Register {
+        stack: usize,
+        id: usize,
+        entry: Entry,
+        key: Option<usize>,
+    },
+    /// Entries `#first..#first + count`, keys `k{key}..`.
+    Fill {
+        stack: usize,
+        first: usize,
+        count: usize,
+        big: bool,
+        key: usize,
+    },
+    Cancel {
+        stack: usize,
+        key: usize,
+    },
+    CancelAll {
+        stack: usize,
+    },
+    PopAll {
+        stack: usize,
+        into: usize,
+    },
+    Close {
+        stack: usize,
+        with: Option<Outcome>,
+    },
+    Drop {
+        stack: usize,
+    },
+    DropUnwinding {
+        stack: usize,
+    },
+    Scope {
+        stack: usize,
+        send: bool,
+        body: Body,
+    },
+    Nest {
+        outer: usize,
+        inner: usize,
+        id: usize,
+        how: How,
+        key: Option<usize>,
+    },
+    Move {
+        stack: usize,
+        from: Kind,
+        to: Kind,
+    },
+}
+
+/// A generated program: `ops`, resolved into steps (which make the stacks
+/// as they are first used), followed by dropping every stack still in a
+/// slot, in creation order.
+#[derive(Clone)]
+struct Program {
+    ops: Vec<RawOp>,
+}
+
+impl Program {
+    fn steps(&self) -> Vec<Step> {
+        resolve(&self.ops)
+    }
+}
+
+/// Turns generated operations into concrete steps.
+#[derive(Default)]
+struct Resolver {
+    /// Per slot: the stack's name and kind.
+    slots: [Option<(usize, Kind)>; SLOTS as usize],
+    steps: Vec<Step>,
+    stacks: usize,
+    ids: usize,
+    keys: usize,
+}
+
+impl Resolver {
+    /// The stack in `slot`, made first if the slot is empty.
+    fn stack(&mut self, slot: u8) -> (usize, Kind) {
+        let at = usize::from(slot % SLOTS);
+        if self.slots[at].is_none() {
+            let send = at >= 2;
+            self.steps.push(Step::New {
+                stack: self.stacks,
+                send,
+            });
+            self.slots[at] = Some((self.stacks, if send { Kind::Send } else { Kind::Plain }));
+            self.stacks += 1;
+        }
+        self.slots[at].unwrap()
+    }
+
+    /// Empties `slot`, which the caller made sure holds a stack.
+    fn vacate(&mut self, slot: u8) -> usize {
+        self.slots[usize::from(slot % SLOTS)].take().unwrap().0
+    }
+
+    fn key(&mut self, keyed: bool) -> Option<usize> {
+        keyed.then(|| {
+            self.keys += 1;
+            self.keys - 1
+        })
+    }
+
+    fn id(&mut self) -> usize {
+        self.ids += 1;
+        self.ids - 1
+    }
+
+    #[allow(clippy::too_many_lines, reason = "one arm per kind of step")]
+    fn op(&mut self, op: RawOp) -> Option<Step> {
+        let step = match op {
+            RawOp::Register { stack, entry } => Step::Register {
+                stack: self.stack(stack).0,
+                id: self.id(),
+                entry,
+                key: self.key(entry.keyed()),
+            },
+            RawOp::Fill { stack, count, big } => {
+                let count = usize::from(count);
+                let step = Step::Fill {
+                    stack: self.stack(stack).0,
+                    first: self.ids,
+                    count,
+                    big,
+                    key: self.keys,
+                };
+                self.ids += count;
+                self.keys += count;
+                step
+            }
+            RawOp::Cancel { stack, key } => {
+                if self.keys == 0 {
+                    return None;
+                }
+                Step::Cancel {
+                    stack: self.stack(stack).0,
+                    key: self.keys - 1 - usize::from(key) % self.keys,
+                }
+            }
+            RawOp::CancelAll { stack } => Step::CancelAll {
+                stack: self.stack(stack).0,
+            },
+            RawOp::PopAll { stack, into } => {
+                if stack % SLOTS == into % SLOTS {
+                    return None;
+                }
+                let (from, kind) = self.stack(stack);
+                if self.slots[usize::from(into % SLOTS)].is_some() {
+                    let occupant = self.vacate(into);
+                    self.steps.push(Step::Drop { stack: occupant });
+                }
+                let kind = if kind == Kind::Send {
+                    Kind::Send
+                } else {
+                    Kind::Plain
+                };
+                self.slots[usize::from(into % SLOTS)] = Some((self.stacks, kind));
+                self.stacks += 1;
+                Step::PopAll {
+                    stack: from,
+                    into: self.stacks - 1,
+                }
+            }
+            RawOp::Close { stack, with } => Step::Close {
+                stack: self.stack(stack).0,
+                with,
+            },
+            RawOp::Drop { stack } => {
+                self.stack(stack);
+                Step::Drop {
+                    stack: self.vacate(stack),
+                }
+            }
+            RawOp::DropUnwinding { stack } => {
+                self.stack(stack);
+                Step::DropUnwinding {
+                    stack: self.vacate(stack),
+                }
+            }
+            RawOp::Scope { stack, body } => {
+                let send = self.stack(stack).1 == Kind::Send;
+                Step::Scope {
+                    stack: self.vacate(stack),
+                    send,
+                    body,
+                }
+            }
+            RawOp::Nest { outer, inner, how } => {
+                if outer % SLOTS == inner % SLOTS {
+                    return None;
+                }
+                let (outer, outer_kind) = self.stack(outer);
+                let (_, inner_kind) = self.stack(inner);
+                if outer_kind == Kind::Send && inner_kind != Kind::Send {
+                    return None;
+                }
+                Step::Nest {
+                    outer,
+                    inner: self.vacate(inner),
+                    id: self.id(),
+                    how,
+                    key: self.key(how == How::Close),
+                }
+            }
+            RawOp::Move { stack } => {
+                let (name, from) = self.stack(stack);
+                let to = match from {
+                    Kind::Plain => Kind::Boxed,
+                    Kind::Boxed | Kind::Send => Kind::Plain,
+                };
+                self.slots[usize::from(stack % SLOTS)] = Some((name, to));
+                Step::Move {
+                    stack: name,
+                    from,
+                    to,
+                }
+            }
+        };
+        Some(step)
+    }
+}
+
+/// The steps of `ops`, then a `drop` of every stack still in a slot.
+fn resolve(ops: &[RawOp]) -> Vec<Step> {
+    let mut resolver = Resolver::default();
+    for &op in ops {
+        if let Some(step) = resolver.op(op) {
+            resolver.steps.push(step);
+        }
+    }
+    let mut left: Vec<usize> = resolver
+        .slots
+        .iter()
+        .flatten()
+        .map(|&(name, _)| name)
+        .collect();
+    left.sort_unstable();
+    resolver
+        .steps
+        .extend(left.into_iter().map(|stack| Step::Drop { stack }));
+    resolver.steps
+}
+
+impl fmt::Display for Step {
+    #[allow(clippy::too_many_lines, reason = "one arm per kind of step")]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flag = |on: bool, text: &'static str| if on { text } else { "" };
+        match *self {
+            Step::New { stack, send } => {
+                let ty = if send { "SendExitStack" } else { "ExitStack" };
+                write!(f, "let s{stack} = {ty}::new();")
+            }
+            Step::Register {
+                stack,
+                id,
+                entry,
+                key,
+            } => {
+                if let Some(key) = key {
+                    write!(f, "let k{key} = ")?;
+                }
+                write!(f, "s{stack}.")?;
+                match entry {
+                    Entry::Callback { panics } => {
+                        write!(f, "callback(#{id}{})", flag(panics, " panics"))
+                    }
+                    Entry::Push { panics } => write!(f, "push(#{id}{})", flag(panics, " panics")),
+                    Entry::TryCallback { fails, panics } => write!(
+                        f,
+                        "try_callback(#{id}{}{})",
+                        flag(fails, " fails"),
+                        flag(panics, " panics")
+                    ),
+                    Entry::Context { drop_panics } => write!(
+                        f,
+                        "enter_context(#{id}{})",
+                        flag(drop_panics, " drop panics")
+                    ),
+                    Entry::ExitContext { fails, panics } => write!(
+                        f,
+                        "enter_exit_context(#{id}{}{})",
+                        flag(fails, " fails"),
+                        flag(panics, " panics")
+                    ),
+                    Entry::Fresh => write!(f, "callback(#{id}: a fresh stack with a push)"),
+                }?;
+                f.write_str(";")
+            }
+            Step::Fill {
+                stack,
+                first,
+                count,
+                big,
+                key,
+            } => write!(
+                f,
+                "let [k{key}..=k{}] = [#{first}..=#{}].map(|#| s{stack}.callback(#{}));",
+                key + count - 1,
+                first + count - 1,
+                if big {
+                    " capturing 64 aligned bytes"
+                } else {
+                    ""
+                }
+            ),
+            Step::Cancel { stack, key } => write!(f, "s{stack}.cancel(&k{key});"),
+            Step::CancelAll { stack } => write!(f, "s{stack}.cancel_all();"),
+            Step::PopAll { stack, into } => write!(f, "let s{into} = s{stack}.pop_all();"),
+            Step::Close { stack, with: None } => write!(f, "s{stack}.close();"),
+            Step::Close {
+                stack,
+                with: Some(outcome),
+            } => write!(f, "s{stack}.close_with(Outcome::{outcome:?});"),
+            Step::Drop { stack } => write!(f, "drop(s{stack});"),
+            Step::DropUnwinding { stack } => {
+                write!(f, "drop(s{stack}) while unwinding from a panic;")
+            }
+            Step::Scope { stack, send, body } => write!(
+                f,
+                "{}::scope(|s| {{ swap(s, &mut s{stack}); {} }});",
+                if send { "SendExitStack" } else { "ExitStack" },
+                match body {
+                    Body::ReturnsOk => "Ok(())",
+                    Body::ReturnsErr => "Err(body error)",
+                    Body::Panics => "panic!()",
+                }
+            ),
+            Step::Nest {
+                outer,
+                inner,
+                id,
+                how: How::Drop,
+                ..
+            } => write!(f, "s{outer}.enter_context(#{id}: s{inner});"),
+            Step::Nest {
+                outer,
+                inner,
+                id,
+                how: How::Close,
+                key,
+            } => write!(
+                f,
+                "let k{} = s{outer}.callback(#{id}: move || s{inner}.close());",
+                key.unwrap_or(usize::MAX)
+            ),
+            Step::Move {
+                stack,
+                from: _,
+                to: Kind::Boxed,
+            } => write!(f, "let s{stack} = Box::new(s{stack});"),
+            Step::Move {
+                stack,
+                from: Kind::Boxed,
+                to: _,
+            } => write!(f, "let s{stack} = *s{stack};"),
+            Step::Move { stack, .. } => write!(f, "let s{stack}: ExitStack = s{stack}.into();"),
+        }
+    }
+}
+
+impl fmt::Debug for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "program {{")?;
+        for (n, step) in self.steps().iter().enumerate() {
+            writeln!(f, "    /* step {n:>2} */ {step}")?;
+        }
+        writeln!(f, "}}")?;
+        write!(f, "raw ops (for a regression test): {:?}", self.ops)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Observations
+// ---------------------------------------------------------------------------
+
+/// A panic payload. Every panic of a program carries a distinct one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Boom {
+    /// Entry `#n` panicked.
+    Entry(usize),
+    /// Step `n` started a panic to drop a stack while unwinding.
+    Unwind(usize),
+    /// The body of the scope of step `n` panicked.
+    Body(usize),
+    /// Not a payload the program made: the original payload was lost.
+    Foreign(String),
+}
+
+/// The error of a failing entry `#n`.
+#[derive(Debug)]
+struct Failed(usize);
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "entry #{} failed", self.0)
+    }
+}
+
+impl Error for Failed {}
+
+/// What `ExitStack::scope` returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ScopeError {
+    /// The body's own error (the body of step `n`).
+    Body(usize),
+    /// The cleanup errors, as entry ids in execution order.
+    Cleanup(Vec<usize>),
+}
+
+impl From<CleanupError> for ScopeError {
+    fn from(error: CleanupError) -> Self {
+        ScopeError::Cleanup(error_ids(&error))
+    }
+}
+
+/// What one step returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Obs {
+    Done,
+    Cancel(Result<(), CancelError>),
+    /// `close()`: the ids of the failed entries, in execution order.
+    Closed(Result<(), Vec<usize>>),
+    Scope(Result<(), ScopeError>),
+    Panicked(Boom),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Event {
+    /// Entry `#n` ran; exit callbacks and exit contexts report the outcome.
+    Ran(usize, Option<Outcome>),
+    /// What entry `#n` captured (or the context value) was dropped.
+    Dropped(usize),
+    /// `s.close()` inside the callback of entry `#n` returned this.
+    InnerClosed(usize, Result<(), Vec<usize>>),
+    /// Step `step` returned `obs`; then the live stacks had `pending`
+    /// entries each, as `(stack, len())`.
+    Step {
+        step: usize,
+        obs: Obs,
+        pending: Vec<(usize, usize)>,
+    },
+}
+
+fn error_ids(error: &CleanupError) -> Vec<usize> {
+    error
+        .iter()
+        .map(|e| e.downcast_ref::<Failed>().map_or(usize::MAX, |f| f.0))
+        .collect()
+}
+
+fn boom_of(payload: Box<dyn Any + Send>) -> Boom {
+    match payload.downcast::<Boom>() {
+        Ok(boom) => *boom,
+        Err(other) => Boom::Foreign(
+            other
+                .downcast_ref::<&str>()
+                .map(ToString::to_string)
+                .or_else(|| other.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a payload of another type".into()),
+        ),
+    }
+}
+
+fn boom(boom: Boom) -> ! {
+    panic::panic_any(boom)
+}
+
+/// Silences the panics a program makes (their payload is a `Boom`); any
+/// other panic, such as a failed check, is reported as usual.
+fn quiet_booms() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<Boom>().is_none() {
+                default(info);
+            }
+        }));
+    });
+}
+
+// ---------------------------------------------------------------------------
+// The real thing
+// ---------------------------------------------------------------------------
+
+thread_local! {
+    static LOG: RefCell<Vec<Event>> = const { RefCell::new(Vec::new()) };
+}
+
+fn log(event: Event) {
+    LOG.with(|log| log.borrow_mut().push(event));
+}
+
+/// Held by every entry: logs `Dropped(n)` when what the entry captured is
+/// dropped.
+struct Token(usize);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        log(Event::Dropped(self.0));
+    }
+}
+
+/// A capture too large and too aligned to be stored in place.
+#[repr(align(64))]
+struct Big([u64; 8]);
+
+/// An `enter_context` value.
+struct Ctx {
+    id: usize,
+    drop_panics: bool,
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        log(Event::Dropped(self.id));
+        if self.drop_panics {
+            boom(Boom::Entry(self.id));
+        }
+    }
+}
+
+/// An `enter_exit_context` value.
+struct ExitCtx {
+    token: Token,
+    fails: bool,
+    panics: bool,
+}
+
+impl ExitContext for ExitCtx {
+    type Error = Failed;
+    fn exit(self, outcome: Outcome) -> Result<(), Failed> {
+        let id = self.token.0;
+        log(Event::Ran(id, Some(outcome)));
+        if self.panics {
+            boom(Boom::Entry(id));
+        }
+        if self.fails { Err(Failed(id)) } else { Ok(()) }
+    }
+}
+
+/// How the harness holds a stack.
+enum Holder {
+    Plain(ExitStack<'static>),
+    Boxed(Box<ExitStack<'static>>),
+    Send(SendExitStack<'static>),
+}
+
+/// `$body` with `$s` bound to the stack inside `$holder`, whatever its kind.
+macro_rules! on {
+    ($holder:expr, $s:ident => $body:expr) => {
+        match $holder {
+            Holder::Plain($s) => $body,
+            Holder::Boxed($s) => $body,
+            Holder::Send($s) => $body,
+        }
+    };
+}
+
+impl Holder {
+    fn len(&self) -> usize {
+        on!(self, s => s.len())
+    }
+}
+
+/// A stack moved into another one, with the token of the entry it became.
+/// Fields drop in order: the stack first (running its entries), then the
+/// token.
+struct Nested<S> {
+    inner: S,
+    token: Token,
+}
+
+trait Close {
+    fn close_ids(&mut self) -> Result<(), Vec<usize>>;
+}
+
+impl Close for Holder {
+    fn close_ids(&mut self) -> Result<(), Vec<usize>> {
+        on!(self, s => s.close()).map_err(|e| error_ids(&e))
+    }
+}
+
+impl Close for SendExitStack<'static> {
+    fn close_ids(&mut self) -> Result<(), Vec<usize>> {
+        self.close().map_err(|e| error_ids(&e))
+    }
+}
+
+/// Registers entry `id` on `$s` (any stack type; every entry is `Send`).
+/// Closures hold a `Token` that drops when they are consumed or dropped.
+macro_rules! register {
+    ($s:expr, $id:expr, $entry:expr) => {{
+        let (s, id) = ($s, $id);
+        match $entry {
+            Entry::Callback { panics } => {
+                let token = Token(id);
+                Some(s.callback(move || {
+                    let _token = token;
+                    log(Event::Ran(id, None));
+                    if panics {
+                        boom(Boom::Entry(id));
+                    }
+                }))
+            }
+            Entry::Push { panics } => {
+                let token = Token(id);
+                Some(s.push(move |outcome| {
+                    let _token = token;
+                    log(Event::Ran(id, Some(outcome)));
+                    if panics {
+                        boom(Boom::Entry(id));
+                    }
+                }))
+            }
+            Entry::TryCallback { fails, panics } => {
+                let token = Token(id);
+                Some(s.try_callback(move || {
+                    let _token = token;
+                    log(Event::Ran(id, None));
+                    if panics {
+                        boom(Boom::Entry(id));
+                    }
+                    if fails { Err(Failed(id)) } else { Ok(()) }
+                }))
+            }
+            Entry::Context { drop_panics } => {
+                let value = s.enter_context(Ctx { id, drop_panics });
+                assert_eq!(value.id, id, "enter_context hands back the value");
+                None
+            }
+            Entry::ExitContext { fails, panics } => {
+                let token = Token(id);
+                let value = s.enter_exit_context(ExitCtx {
+                    token,
+                    fails,
+                    panics,
+                });
+                assert_eq!(value.token.0, id, "enter_exit_context hands back the value");
+                None
+            }
+            Entry::Fresh => {
+                let token = Token(id);
+                Some(s.callback(move || {
+                    let _token = token;
+                    let fresh = ExitStack::new();
+                    fresh.push(move |outcome| log(Event::Ran(id, Some(outcome))));
+                }))
+            }
+        }
+    }};
+}
+
+/// Moves `$nested` (a `Nested`) onto the stack `$s`.
+macro_rules! nest {
+    ($s:expr, $nested:expr, $how:expr) => {{
+        let nested = $nested;
+        match $how {
+            How::Drop => {
+                $s.enter_context(nested);
+                None
+            }
+            How::Close => Some($s.callback(move || {
+                let mut nested = nested;
+                log(Event::Ran(nested.token.0, None));
+                let closed = nested.inner.close_ids();
+                log(Event::InnerClosed(nested.token.0, closed));
+            })),
+        }
+    }};
+}
+
+/// Runs `f`, turning a panic into `Obs::Panicked` with its payload.
+fn caught(f: impl FnOnce() -> Obs) -> Obs {
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|payload| Obs::Panicked(boom_of(payload)))
+}
+
+fn scope_body(body: Body, step: usize) -> Result<(), ScopeError> {
+    match body {
+        Body::ReturnsOk => Ok(()),
+        Body::ReturnsErr => Err(ScopeError::Body(step)),
+        Body::Panics => boom(Boom::Body(step)),
+    }
+}
+
+/// `ExitStack::scope` over the entries of `holder`: they are swapped into
+/// the scope's fresh stack (a move of the whole stack value).
+fn scope_over(holder: Holder, body: Body, step: usize) -> Result<(), ScopeError> {
+    match holder {
+        Holder::Send(mut taken) => SendExitStack::scope(|s| {
+            std::mem::swap(s, &mut taken);
+            scope_body(body, step)
+        }),
+        Holder::Plain(mut taken) => ExitStack::scope(|s| {
+            std::mem::swap(s, &mut taken);
+            scope_body(body, step)
+        }),
+        Holder::Boxed(mut taken) => ExitStack::scope(|s| {
+            std::mem::swap(s, &mut *taken);
+            scope_body(body, step)
+        }),
+    }
+}
+
+/// Runs the steps on real stacks and returns what they logged.
+#[allow(clippy::too_many_lines, reason = "one arm per kind of step")]
+fn execute(steps: &[Step]) -> Vec<Event> {
+    LOG.with(|log| log.borrow_mut().clear());
+    let mut stacks: Vec<Option<Holder>> = Vec::new();
+    let mut keys: Vec<EntryKey> = Vec::new();
+    for (n, step) in steps.iter().enumerate() {
+        let obs = match *step {
+            Step::New { stack, send } => {
+                assert_eq!(stack, stacks.len());
+                stacks.push(Some(if send {
+                    Holder::Send(SendExitStack::new())
+                } else {
+                    Holder::Plain(ExitStack::new())
+                }));
+                Obs::Done
+            }
+            Step::Register {
+                stack, id, entry, ..
+            } => {
+                let holder = stacks[stack].as_ref().unwrap();
+                keys.extend(on!(holder, s => register!(s, id, entry)));
+                Obs::Done
+            }
+            Step::Fill {
+                stack,
+                first,
+                count,
+                big,
+                ..
+            } => {
+                let holder = stacks[stack].as_ref().unwrap();
+                for id in first..first + count {
+                    let token = Token(id);
+                    keys.push(if big {
+                        let big = Big([id as u64; 8]);
+                        on!(holder, s => s.callback(move || {
+                            let _token = token;
+                            assert_eq!(big.0[7], id as u64);
+                            log(Event::Ran(id, None));
+                        }))
+                    } else {
+                        on!(holder, s => s.callback(move || {
+                            let _token = token;
+                            log(Event::Ran(id, None));
+                        }))
+                    });
+                }
+                Obs::Done
+            }
+            Step::Cancel { stack, key } => {
+                let holder = stacks[stack].as_ref().unwrap();
+                caught(|| Obs::Cancel(on!(holder, s => s.cancel(&keys[key]))))
+            }
+            Step::CancelAll { stack } => {
+                let holder = stacks[stack].as_mut().unwrap();
+                caught(|| {
+                    on!(holder, s => s.cancel_all());
+                    Obs::Done
+                })
+            }
+            Step::PopAll { stack, into } => {
+                let popped = match stacks[stack].as_mut().unwrap() {
+                    Holder::Plain(s) => Holder::Plain(s.pop_all()),
+                    Holder::Boxed(s) => Holder::Plain(s.pop_all()),
+                    Holder::Send(s) => Holder::Send(s.pop_all()),
+                };
+                assert_eq!(into, stacks.len());
+                stacks.push(Some(popped));
+                Obs::Done
+            }
+            Step::Close { stack, with } => {
+                let holder = stacks[stack].as_mut().unwrap();
+                caught(|| {
+                    let closed = match with {
+                        None => on!(holder, s => s.close()),
+                        Some(outcome) => on!(holder, s => s.close_with(outcome)),
+                    };
+                    Obs::Closed(closed.map_err(|e| error_ids(&e)))
+                })
+            }
+            Step::Drop { stack } => {
+                let holder = stacks[stack].take().unwrap();
+                caught(|| {
+                    drop(holder);
+                    Obs::Done
+                })
+            }
+            Step::DropUnwinding { stack } => {
+                let holder = stacks[stack].take().unwrap();
+                caught(|| {
+                    let _holder = holder;
+                    boom(Boom::Unwind(n));
+                })
+            }
+            Step::Scope { stack, body, .. } => {
+                let holder = stacks[stack].take().unwrap();
+                caught(|| Obs::Scope(scope_over(holder, body, n)))
+            }
+            Step::Nest {
+                outer,
+                inner,
+                id,
+                how,
+                ..
+            } => {
+                let inner = stacks[inner].take().unwrap();
+                let token = Token(id);
+                let key = match (stacks[outer].as_ref().unwrap(), inner) {
+                    (Holder::Send(s), Holder::Send(inner)) => {
+                        nest!(s, Nested { inner, token }, how)
+                    }
+                    (Holder::Send(_), _) => unreachable!("resolve skips it"),
+                    (Holder::Plain(s), inner) => nest!(s, Nested { inner, token }, how),
+                    (Holder::Boxed(s), inner) => nest!(s, Nested { inner, token }, how),
+                };
+                keys.extend(key);
+                Obs::Done
+            }
+            Step::Move { stack, to, .. } => {
+                let moved = match (stacks[stack].take().unwrap(), to) {
+                    (Holder::Plain(s), Kind::Boxed) => Holder::Boxed(Box::new(s)),
+                    (Holder::Boxed(s), Kind::Plain) => Holder::Plain(*s),
+                    (Holder::Send(s), Kind::Plain) => Holder::Plain(s.into()),
+                    _ => unreachable!("resolve moves plain to boxed, the others to plain"),
+                };
+                stacks[stack] = Some(moved);
+                Obs::Done
+            }
+        };
+        let pending = stacks
+            .iter()
+            .enumerate()
+            .filter_map(|(name, holder)| Some((name, holder.as_ref()?.len())))
+            .collect();
+        log(Event::Step {
+            step: n,
+            obs,
+            pending,
+        });
+    }
+    LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
+}
+
+// ---------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------
+
+/// A stack in the model: its pending entries, in registration order, and its
+/// identity (what its keys name; `pop_all` hands it to the new stack).
+#[derive(Default)]
+struct MStack {
+    ident: u64,
+    entries: Vec<usize>,
+    send: bool,
+}
+
+enum What {
+    Plain(Entry),
+    Nested(Option<MStack>, How),
+}
+
+struct MEntry {
+    what: What,
+    pending: bool,
+}
+
+#[derive(Default)]
+struct Model {
+    stacks: Vec<Option<MStack>>,
+    entries: Vec<MEntry>,
+    /// Per key: its entry, and the identity of the stack it was issued by.
+    keys: Vec<(usize, u64)>,
+    idents: u64,
+    events: Vec<Event>,
+}
+
+impl Model {
+    fn fresh_ident(&mut self) -> u64 {
+        self.idents += 1;
+        self.idents
+    }
+
+    fn stack(&mut self, name: usize) -> &mut MStack {
+        self.stacks[name].as_mut().unwrap()
+    }
+
+    fn log(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Entry `id` runs with `outcome`; `unwinding` is whether the thread is.
+    /// Returns its error, or its panic.
+    fn run(&mut self, id: usize, outcome: Outcome, unwinding: bool) -> Result<Option<usize>, Boom> {
+        self.entries[id].pending = false;
+        let what = match &mut self.entries[id].what {
+            What::Plain(entry) => What::Plain(*entry),
+            What::Nested(inner, how) => What::Nested(inner.take(), *how),
+        };
+        let panics_if = |panics: bool| {
+            if panics {
+                Err(Boom::Entry(id))
+            } else {
+                Ok(None)
+            }
+        };
+        match what {
+            What::Plain(Entry::Callback { panics }) => {
+                self.log(Event::Ran(id, None));
+                self.log(Event::Dropped(id));
+                panics_if(panics)
+            }
+            What::Plain(Entry::Push { panics }) => {
+                self.log(Event::Ran(id, Some(outcome)));
+                self.log(Event::Dropped(id));
+                panics_if(panics)
+            }
+            What::Plain(Entry::TryCallback { fails, panics }) => {
+                self.log(Event::Ran(id, None));
+                self.log(Event::Dropped(id));
+                panics_if(panics).map(|_| fails.then_some(id))
+            }
+            What::Plain(Entry::Context { drop_panics }) => {
+                self.log(Event::Dropped(id));
+                panics_if(drop_panics)
+            }
+            What::Plain(Entry::ExitContext { fails, panics }) => {
+                self.log(Event::Ran(id, Some(outcome)));
+                self.log(Event::Dropped(id));
+                panics_if(panics).map(|_| fails.then_some(id))
+            }
+            What::Plain(Entry::Fresh) => {
+                self.log(Event::Ran(id, Some(Outcome::Success)));
+                self.log(Event::Dropped(id));
+                Ok(None)
+            }
+            What::Nested(inner, How::Drop) => {
+                let dropped = self.drop_stack(inner.unwrap(), unwinding);
+                self.log(Event::Dropped(id));
+                dropped.map(|()| None)
+            }
+            What::Nested(inner, How::Close) => {
+                self.log(Event::Ran(id, None));
+                let closed = self.close(inner.unwrap().entries, Outcome::Success, unwinding);
+                if let Ok(errors) = &closed {
+                    let result = if errors.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(errors.clone())
+                    };
+                    self.log(Event::InnerClosed(id, result));
+                }
+                // The emptied inner stack, then the token.
+                self.log(Event::Dropped(id));
+                closed.map(|_| None)
+            }
+        }
+    }
+
+    /// Entry `id` is dropped without running (`cancel`, `cancel_all`).
+    fn discard(&mut self, id: usize, unwinding: bool) -> Result<(), Boom> {
+        self.entries[id].pending = false;
+        let result = match &mut self.entries[id].what {
+            What::Plain(Entry::Context { drop_panics: true }) => Err(Boom::Entry(id)),
+            What::Plain(_) => Ok(()),
+            What::Nested(inner, _) => {
+                let inner = inner.take().unwrap();
+                self.drop_stack(inner, unwinding)
+            }
+        };
+        self.log(Event::Dropped(id));
+        result
+    }
+
+    /// `close_with(outcome)`: every entry runs, last first; after a panic
+    /// the rest see `Panic`. Returns the errors in execution order, or the
+    /// first panic — unless the thread was already unwinding when `close`
+    /// was called: then every panic is discarded (none may leave a
+    /// destructor), the outcome stays as given, and the errors are returned.
+    fn close(
+        &mut self,
+        entries: Vec<usize>,
+        outcome: Outcome,
+        unwinding: bool,
+    ) -> Result<Vec<usize>, Boom> {
+        let mut errors = Vec::new();
+        let mut first = None;
+        for id in entries.into_iter().rev() {
+            if first.is_some() {
+                let _ = self.run(id, Outcome::Panic, true);
+                continue;
+            }
+            match self.run(id, outcome, unwinding) {
+                Ok(error) => errors.extend(error),
+                Err(_) if unwinding => {}
+                Err(payload) => first = Some(payload),
+            }
+        }
+        first.map_or(Ok(errors), Err)
+    }
+
+    /// A stack's `Drop`: while the thread unwinds, its entries see `Panic`
+    /// (every stack of a program is made while nothing unwinds) and their
+    /// panics are discarded; otherwise it closes, discarding the errors.
+    fn drop_stack(&mut self, stack: MStack, unwinding: bool) -> Result<(), Boom> {
+        if unwinding {
+            for id in stack.entries.into_iter().rev() {
+                let _ = self.run(id, Outcome::Panic, true);
+            }
+            return Ok(());
+        }
+        self.close(stack.entries, Outcome::Success, false).map(drop)
+    }
+
+    fn cancel_all(&mut self, entries: Vec<usize>) -> Result<(), Boom> {
+        let mut first = None;
+        for id in entries.into_iter().rev() {
+            let dropped = self.discard(id, first.is_some());
+            if first.is_none() {
+                first = dropped.err();
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    #[allow(clippy::too_many_lines, reason = "one arm per kind of step")]
+    fn step(&mut self, n: usize, step: Step) -> Obs {
+        let panicked = |result: Result<(), Boom>| result.map_or_else(Obs::Panicked, |()| Obs::Done);
+        match step {
+            Step::New { send, .. } => {
+                let ident = self.fresh_ident();
+                self.stacks.push(Some(MStack {
+                    ident,
+                    entries: Vec::new(),
+                    send,
+                }));
+                Obs::Done
+            }
+            Step::Register {
+                stack,
+                id,
+                entry,
+                key,
+            } => {
+                assert_eq!(id, self.entries.len());
+                self.entries.push(MEntry {
+                    what: What::Plain(entry),
+                    pending: true,
+                });
+                let ident = self.stack(stack).ident;
+                self.stack(stack).entries.push(id);
+                if key.is_some() {
+                    self.keys.push((id, ident));
+                }
+                Obs::Done
+            }
+            Step::Fill {
+                stack,
+                first,
+                count,
+                ..
+            } => {
+                for id in first..first + count {
+                    self.step(
+                        n,
+                        Step::Register {
+                            stack,
+                            id,
+                            entry: Entry::Callback { panics: false },
+                            key: Some(id),
+                        },
+                    );
+                }
+                Obs::Done
+            }
+            Step::Cancel { stack, key } => {
+                let (id, ident) = self.keys[key];
+                if ident != self.stack(stack).ident {
+                    return Obs::Cancel(Err(CancelError::ForeignKey));
+                }
+                if !self.entries[id].pending {
+                    return Obs::Cancel(Err(CancelError::NotPending));
+                }
+                let entries = &mut self.stack(stack).entries;
+                let at = entries
+                    .iter()
+                    .position(|&e| e == id)
+                    .expect("a pending entry is on its key's stack");
+                entries.remove(at);
+                match self.discard(id, false) {
+                    Ok(()) => Obs::Cancel(Ok(())),
+                    Err(payload) => Obs::Panicked(payload),
+                }
+            }
+            Step::CancelAll { stack } => {
+                let entries = std::mem::take(&mut self.stack(stack).entries);
+                panicked(self.cancel_all(entries))
+            }
+            Step::PopAll { stack, into } => {
+                assert_eq!(into, self.stacks.len());
+                let fresh = self.fresh_ident();
+                let from = self.stack(stack);
+                let popped = MStack {
+                    ident: std::mem::replace(&mut from.ident, fresh),
+                    entries: std::mem::take(&mut from.entries),
+                    send: from.send,
+                };
+                self.stacks.push(Some(popped));
+                Obs::Done
+            }
+            Step::Close { stack, with } => {
+                let entries = std::mem::take(&mut self.stack(stack).entries);
+                match self.close(entries, with.unwrap_or(Outcome::Success), false) {
+                    Ok(errors) if errors.is_empty() => Obs::Closed(Ok(())),
+                    Ok(errors) => Obs::Closed(Err(errors)),
+                    Err(payload) => Obs::Panicked(payload),
+                }
+            }
+            Step::Drop { stack } => {
+                let stack = self.stacks[stack].take().unwrap();
+                panicked(self.drop_stack(stack, false))
+            }
+            Step::DropUnwinding { stack } => {
+                let stack = self.stacks[stack].take().unwrap();
+                self.drop_stack(stack, true).unwrap();
+                Obs::Panicked(Boom::Unwind(n))
+            }
+            Step::Scope { stack, body, .. } => {
+                let stack = self.stacks[stack].take().unwrap();
+                let closed = match body {
+                    Body::Panics => {
+                        self.drop_stack(stack, true).unwrap();
+                        return Obs::Panicked(Boom::Body(n));
+                    }
+                    Body::ReturnsOk => self.close(stack.entries, Outcome::Success, false),
+                    Body::ReturnsErr => self.close(stack.entries, Outcome::Error, false),
+                };
+                match (body, closed) {
+                    (_, Err(payload)) => Obs::Panicked(payload),
+                    (Body::ReturnsErr, Ok(_)) => Obs::Scope(Err(ScopeError::Body(n))),
+                    (_, Ok(errors)) if errors.is_empty() => Obs::Scope(Ok(())),
+                    (_, Ok(errors)) => Obs::Scope(Err(ScopeError::Cleanup(errors))),
+                }
+            }
+            Step::Nest {
+                outer,
+                inner,
+                id,
+                how,
+                key,
+            } => {
+                assert_eq!(id, self.entries.len());
+                let inner = self.stacks[inner].take().unwrap();
+                self.entries.push(MEntry {
+                    what: What::Nested(Some(inner), how),
+                    pending: true,
+                });
+                let ident = self.stack(outer).ident;
+                self.stack(outer).entries.push(id);
+                if key.is_some() {
+                    self.keys.push((id, ident));
+                }
+                Obs::Done
+            }
+            Step::Move { .. } => Obs::Done,
+        }
+    }
+
+    /// What the steps must log.
+    fn expect(steps: &[Step]) -> Vec<Event> {
+        let mut model = Model::default();
+        for (n, &step) in steps.iter().enumerate() {
+            let obs = model.step(n, step);
+            let pending = model
+                .stacks
+                .iter()
+                .enumerate()
+                .filter_map(|(name, stack)| Some((name, stack.as_ref()?.entries.len())))
+                .collect();
+            model.log(Event::Step {
+                step: n,
+                obs,
+                pending,
+            });
+        }
+        model.events
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Checking
+// ---------------------------------------------------------------------------
+
+/// Properties that hold whatever the model says: every entry's captures are
+/// dropped exactly once, it ran at most once and before that drop, and an
+/// entry whose cancel succeeded never ran.
+fn check_invariants(steps: &[Step], events: &[Event]) -> Result<(), String> {
+    let entries = steps
+        .iter()
+        .map(|s| match s {
+            Step::Register { .. } | Step::Nest { .. } => 1,
+            Step::Fill { count, .. } => *count,
+            _ => 0,
+        })
+        .sum();
+    let mut ran = vec![0; entries];
+    let mut dropped = vec![0; entries];
+    for (at, event) in events.iter().enumerate() {
+        match *event {
+            Event::Ran(id, _) => {
+                ran[id] += 1;
+                if dropped[id] > 0 {
+                    return Err(format!("#{id} ran after it was dropped (event {at})"));
+                }
+            }
+            Event::Dropped(id) => dropped[id] += 1,
+            _ => {}
+        }
+    }
+    for id in 0..entries {
+        if dropped[id] != 1 || ran[id] > 1 {
+            return Err(format!(
+                "#{id} ran {} times and was dropped {} times",
+                ran[id], dropped[id]
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check(steps: &[Step]) -> Result<(), String> {
+    let expected = Model::expect(steps);
+    let actual = execute(steps);
+    if let Some(at) =
+        (0..expected.len().max(actual.len())).find(|&i| expected.get(i) != actual.get(i))
+    {
+        let show = |events: &[Event]| {
+            let mut out = String::new();
+            for (i, event) in events.iter().enumerate() {
+                let mark = if i == at { "=> " } else { "   " };
+                let _ = writeln!(out, "{mark}{i:>3}: {event:?}");
+            }
+            out
+        };
+        return Err(format!(
+            "the stacks and the model differ at event {at}: model {:?}, real {:?}\n\
+             model log:\n{}real log:\n{}",
+            expected.get(at),
+            actual.get(at),
+            show(&expected),
+            show(&actual),
+        ));
+    }
+    check_invariants(steps, &actual)
+}
+
+// ---------------------------------------------------------------------------
+// Strategies and the random run
+// ---------------------------------------------------------------------------
+
+fn entry() -> impl Strategy<Value = Entry> {
+    let panics = || prop::bool::weighted(0.12);
+    let fails = || prop::bool::weighted(0.3);
+    prop_oneof![
+        3 => panics().prop_map(|panics| Entry::Callback { panics }),
+        3 => panics().prop_map(|panics| Entry::Push { panics }),
+        2 => (fails(), panics()).prop_map(|(fails, panics)| Entry::TryCallback { fails, panics }),
+        2 => panics().prop_map(|drop_panics| Entry::Context { drop_panics }),
+        2 => (fails(), panics()).prop_map(|(fails, panics)| Entry::ExitContext { fails, panics }),
+        1 => Just(Entry::Fresh),
+    ]
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![
+        Just(Outcome::Success),
+        Just(Outcome::Error),
+        Just(Outcome::Panic)
+    ]
+}
+
+fn op() -> impl Strategy<Value = RawOp> {
+    let slot = || 0..SLOTS;
+    let body = prop_oneof![
+        Just(Body::ReturnsOk),
+        Just(Body::ReturnsErr),
+        Just(Body::Panics)
+    ];
+    let how = prop_oneof![Just(How::Drop), Just(How::Close)];
+    prop_oneof![
+        14 => (slot(), entry()).prop_map(|(stack, entry)| RawOp::Register { stack, entry }),
+        1 => (slot(), 1..40_u8, any::<bool>()).prop_map(|(stack, count, big)| RawOp::Fill { stack, count, big }),
+        3 => (slot(), 0..8_u8).prop_map(|(stack, key)| RawOp::Cancel { stack, key }),
+        1 => slot().prop_map(|stack| RawOp::CancelAll { stack }),
+        2 => (slot(), slot()).prop_map(|(stack, into)| RawOp::PopAll { stack, into }),
+        2 => (slot(), prop::option::of(outcome())).prop_map(|(stack, with)| RawOp::Close { stack, with }),
+        1 => slot().prop_map(|stack| RawOp::Drop { stack }),
+        1 => slot().prop_map(|stack| RawOp::DropUnwinding { stack }),
+        1 => (slot(), body).prop_map(|(stack, body)| RawOp::Scope { stack, body }),
+        2 => (slot(), slot(), how).prop_map(|(outer, inner, how)| RawOp::Nest { outer, inner, how }),
+        1 => slot().prop_map(|stack| RawOp::Move { stack }),
+    ]
+}
+
+/// Built with `-C panic=abort` (`scripts/panic-abort.sh`, on nightly), a
+/// panic ends the process: programs then keep every other operation but
+/// never panic, and check that everything else behaves the same.
+fn without_panics(op: RawOp) -> RawOp {
+    let entry = |entry| match entry {
+        Entry::Callback { .. } => Entry::Callback { panics: false },
+        Entry::Push { .. } => Entry::Push { panics: false },
+        Entry::TryCallback { fails, .. } => Entry::TryCallback {
+            fails,
+            panics: false,
+        },
+        Entry::Context { .. } => Entry::Context { drop_panics: false },
+        Entry::ExitContext { fails, .. } => Entry::ExitContext {
+            fails,
+            panics: false,
+        },
+        Entry::Fresh => Entry::Fresh,
+    };
+    match op {
+        RawOp::Register { stack, entry: e } => RawOp::Register {
+            stack,
+            entry: entry(e),
+        },
+        RawOp::DropUnwinding { stack } => RawOp::Drop { stack },
+        RawOp::Scope {
+            stack,
+            body: Body::Panics,
+        } => RawOp::Scope {
+            stack,
+            body: Body::ReturnsErr,
+        },
+        other => other,
+    }
+}
+
+fn program() -> impl Strategy<Value = Program> {
+    let op = op().prop_map(|op| {
+        if cfg!(panic = "abort") {
+            without_panics(op)
+        } else {
+            op
+        }
+    });
+    prop::collection::vec(op, 0..32).prop_map(|ops| Program { ops })
+}
+
+/// Cases per run: `PROPTEST_CASES`, else 10,000 (Miri: 40).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if cfg!(miri) { 40 } else { 10_000 })
+}
+
+fn run_random_programs() {
+    quiet_booms();
+    let config = Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let started = std::time::Instant::now();
+    match runner.run(&program(), |program| {
+        check(&program.steps()).map_err(TestCaseError::fail)
+    }) {
+        Ok(()) => println!(
+            "model: {} random programs matched in {:.1?}",
+            cases(),
+            started.elapsed()
+        ),
+        Err(TestError::Fail(reason, program)) => {
+            panic!("a program disagrees with the model (shrunk):\n{program:?}\n{reason}")
+        }
+        Err(TestError::Abort(reason)) => panic!("proptest aborted: {reason}"),
+    }
+}
+
+#[test]
+fn child_random_programs() {
+    if in_child() {
+        run_random_programs();
+    }
+}
+
+/// The report of a discarded cleanup error in a debug build (a stack
+/// dropped with failing entries): the only thing the child may print on
+/// standard error.
+fn is_discarded_error_report(line: &str) -> bool {
+    line.starts_with("exitstack: cleanup error discarded (") && line.contains("): entry #")
+}
+
+#[test]
+fn random_programs_match_the_model() {
+    if cfg!(miri) {
+        // Miri cannot spawn the child: run here, noise and all.
+        run_random_programs();
+        return;
+    }
+    let out = run_child("child_random_programs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let unexpected: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !is_discarded_error_report(l))
+        .collect();
+    assert!(
+        out.status.success() && unexpected.is_empty(),
+        "status {:?}\n{stdout}\n{}",
+        out.status,
+        unexpected.join("\n")
+    );
+    assert!(stdout.contains("random programs matched"), "{stdout}");
+}
+
+// ---------------------------------------------------------------------------
+// Fixed programs: the model's own sanity, and regressions
+// ---------------------------------------------------------------------------
+
+fn check_ops(ops: &[RawOp]) {
+    quiet_booms();
+    let program = Program { ops: ops.to_vec() };
+    if let Err(reason) = check(&program.steps()) {
+        panic!("{program:?}\n{reason}");
+    }
+}
+
+/// The model itself, checked by hand on one program that uses most kinds
+/// of step: if this fails, suspect the model before the stacks.
+#[test]
+#[cfg_attr(panic = "abort", ignore = "panics on purpose")]
+fn the_model_agrees_with_hand_written_expectations() {
+    use Entry::{Callback, Context, ExitContext, Push, TryCallback};
+    use Event::{Dropped, Ran};
+    use RawOp::{Close, Nest, PopAll, Register};
+    let ops = [
+        Register {
+            stack: 0,
+            entry: Callback { panics: false },
+        },
+        Register {
+            stack: 0,
+            entry: TryCallback {
+                fails: true,
+                panics: false,
+            },
+        },
+        Register {
+            stack: 2,
+            entry: Push { panics: true },
+        },
+        Register {
+            stack: 2,
+            entry: ExitContext {
+                fails: true,
+                panics: false,
+            },
+        },
+        Nest {
+            outer: 0,
+            inner: 2,
+            how: How::Drop,
+        },
+        Register {
+            stack: 0,
+            entry: Context { drop_panics: false },
+        },
+        PopAll { stack: 0, into: 1 },
+        Close {
+            stack: 1,
+            with: Some(Outcome::Error),
+        },
+    ];
+    let steps = resolve(&ops);
+    let printed: Vec<String> = steps.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        printed,
+        [
+            "let s0 = ExitStack::new();",
+            "let k0 = s0.callback(#0);",
+            "let k1 = s0.try_callback(#1 fails);",
+            "let s1 = SendExitStack::new();",
+            "let k2 = s1.push(#2 panics);",
+            "s1.enter_exit_context(#3 fails);",
+            "s0.enter_context(#4: s1);",
+            "s0.enter_context(#5);",
+            "let s2 = s0.pop_all();",
+            "s2.close_with(Outcome::Error);",
+            "drop(s0);",
+            "drop(s2);",
+        ]
+    );
+    let expected = Model::expect(&steps);
+    let runs: Vec<&Event> = expected
+        .iter()
+        .filter(|e| !matches!(e, Event::Step { .. }))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            // s2.close_with(Error): #5 first; then s1 is dropped while
+            // nothing unwinds, so its entries see Success and #2's panic
+            // leaves its drop; everything after that sees Panic.
+            &Dropped(5),
+            &Ran(3, Some(Outcome::Success)),
+            &Dropped(3),
+            &Ran(2, Some(Outcome::Success)),
+            &Dropped(2),
+            &Dropped(4),
+            &Ran(1, None),
+            &Dropped(1),
+            &Ran(0, None),
+            &Dropped(0),
+        ]
+    );
+    let close = expected.iter().find_map(|e| match e {
+        Event::Step { step: 9, obs, .. } => Some(obs.clone()),
+        _ => None,
+    });
+    assert_eq!(close, Some(Obs::Panicked(Boom::Entry(2))));
+    check_ops(&ops);
+}
+
+/// Programs that pin the edges of the model: each was a shrunk failure of a
+/// draft of the model or is a case worth keeping fixed.
+mod regressions {
+    use super::*;
+    use Entry::{Callback, Context, Fresh, Push, TryCallback};
+    use RawOp::{
+        Cancel, CancelAll, Close, Drop, DropUnwinding, Move, Nest, PopAll, Register, Scope,
+    };
+
+    #[test]
+    fn keys_follow_pop_all_and_refuse_ran_and_foreign_entries() {
+        check_ops(&[
+            Register {
+                stack: 0,
+                entry: Callback { panics: false },
+            },
+            Register {
+                stack: 0,
+                entry: Push { panics: false },
+            },
+            PopAll { stack: 0, into: 1 },
+            Cancel { stack: 0, key: 1 }, // k0, now on s1: foreign to s0
+            Cancel { stack: 1, key: 1 }, // k0 on s1: cancelled
+            Cancel { stack: 1, key: 1 }, // again: not pending
+            Close {
+                stack: 1,
+                with: None,
+            },
+            Cancel { stack: 1, key: 0 }, // k1 ran: not pending
+            Register {
+                stack: 0,
+                entry: Callback { panics: false },
+            },
+            Cancel { stack: 1, key: 0 }, // k2 is s0's: foreign to s1
+        ]);
+    }
+
+    #[test]
+    #[cfg_attr(panic = "abort", ignore = "panics on purpose")]
+    fn stack_dropped_while_unwinding_runs_nested_stacks_with_panic_and_fresh_ones_with_success() {
+        check_ops(&[
+            Register {
+                stack: 1,
+                entry: Push { panics: true },
+            },
+            Register {
+                stack: 1,
+                entry: Fresh,
+            },
+            Nest {
+                outer: 0,
+                inner: 1,
+                how: How::Close,
+            },
+            Register {
+                stack: 0,
+                entry: Context { drop_panics: true },
+            },
+            DropUnwinding { stack: 0 },
+        ]);
+    }
+
+    #[test]
+    #[cfg_attr(panic = "abort", ignore = "panics on purpose")]
+    fn cancelling_a_nested_stack_runs_its_entries_and_a_panic_escapes_cancel() {
+        check_ops(&[
+            Register {
+                stack: 2,
+                entry: TryCallback {
+                    fails: true,
+                    panics: true,
+                },
+            },
+            Register {
+                stack: 2,
+                entry: Push { panics: false },
+            },
+            Nest {
+                outer: 0,
+                inner: 2,
+                how: How::Close,
+            },
+            Cancel { stack: 0, key: 0 },
+            CancelAll { stack: 0 },
+        ]);
+    }
+
+    #[test]
+    #[cfg_attr(panic = "abort", ignore = "panics on purpose")]
+    fn scope_over_moved_stacks_with_each_body() {
+        check_ops(&[
+            Register {
+                stack: 2,
+                entry: TryCallback {
+                    fails: true,
+                    panics: false,
+                },
+            },
+            Move { stack: 2 },
+            Move { stack: 2 },
+            Scope {
+                stack: 2,
+                body: Body::ReturnsOk,
+            },
+            Register {
+                stack: 0,
+                entry: Push { panics: false },
+            },
+            Register {
+                stack: 0,
+                entry: TryCallback {
+                    fails: true,
+                    panics: false,
+                },
+            },
+            Scope {
+                stack: 0,
+                body: Body::ReturnsErr,
+            },
+            Register {
+                stack: 0,
+                entry: Push { panics: true },
+            },
+            Register {
+                stack: 0,
+                entry: Push { panics: false },
+            },
+            Scope {
+                stack: 0,
+                body: Body::Panics,
+            },
+            Register {
+                stack: 0,
+                entry: Callback { panics: true },
+            },
+            Register {
+                stack: 0,
+                entry: Callback { panics: true },
+            },
+            Drop { stack: 0 },
+        ]);
+    }
+}
