@@ -20,6 +20,7 @@
 //! | `defer`: `defer!` | `end`, `drop_while_unwinding`, `scope_err`, `scope_panics`, `in_drop_while_unwinding` |
 //! | `cleanup_macro`: `cleanup!` in `#[exitstack::scope]` | the same |
 //! | `cleanup_attr`: `#[cleanup] fn name(o: Outcome)` (shows the outcome) | the same |
+//! | `async_stack`: `AsyncExitStack` with `push_async_exit` entries (they show the outcome) | `close` (`aclose`), `drop` (without `aclose`: the async entries do not run), `scope_err`, `scope_panics` (the async `scope`), `in_drop_while_unwinding` (`aclose` inside the destructor) |
 //!
 //! `end` is a guard's `close()`: the block or function ends normally.
 //! `scope_err` / `scope_panics` are `ExitStack::scope` for a stack and an
@@ -35,7 +36,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::process::Command;
 
 use common::{CHILD_ENV, in_child};
-use exitstack::{ExitStack, Outcome, cleanup, defer};
+use exitstack::{AsyncExitStack, ExitStack, Outcome, cleanup, defer};
 
 /// Which cleanups panic, by registration index.
 type Panics = [bool; 4];
@@ -191,6 +192,49 @@ fn cleanup_attr_scoped(p: Panics, body: Body) -> Result<(), &'static str> {
     body.end()
 }
 
+fn register_async_on(stack: &AsyncExitStack<'_>, p: Panics) {
+    for n in 0..4 {
+        stack.push_async_exit(async move |outcome| cleanup_body(n, p, Some(outcome)));
+    }
+}
+
+/// Drives a future to completion; the cleanups here never wait.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+fn async_stack_close(p: Panics) -> Result<(), String> {
+    let mut stack = AsyncExitStack::new();
+    register_async_on(&stack, p);
+    block_on(stack.aclose()).map_err(|e| e.to_string())
+}
+
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "every scenario returns what it returned"
+)]
+fn async_stack_drop(p: Panics) -> Result<(), String> {
+    let stack = AsyncExitStack::new();
+    register_async_on(&stack, p);
+    drop(stack);
+    Ok(())
+}
+
+fn async_stack_scope(p: Panics, body: Body) -> Result<(), String> {
+    let result: Result<(), Box<dyn std::error::Error>> =
+        block_on(AsyncExitStack::scope(async |stack| {
+            register_async_on(stack, p);
+            Ok(body.end()?)
+        }));
+    result.map_err(|e| e.to_string())
+}
+
 /// Runs `scenario` inside a destructor that runs while a panic (`"outer
 /// panic"`) unwinds.
 fn in_drop_while_unwinding(scenario: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
@@ -238,6 +282,13 @@ fn scenario(form: &str, situation: &str, p: Panics) -> Result<(), String> {
         ("cleanup_attr", "in_drop_while_unwinding") => {
             in_drop_while_unwinding(|| s(cleanup_attr_plain(p, Body::Ok)))
         }
+        ("async_stack", "close") => async_stack_close(p),
+        ("async_stack", "drop") => async_stack_drop(p),
+        ("async_stack", "scope_err") => async_stack_scope(p, Body::Err),
+        ("async_stack", "scope_panics") => async_stack_scope(p, Body::Panics),
+        ("async_stack", "in_drop_while_unwinding") => {
+            in_drop_while_unwinding(|| async_stack_close(p))
+        }
         _ => panic!("no cell {form}/{situation}"),
     }
 }
@@ -281,7 +332,11 @@ fn child_cell() {
 
 /// What the child must report for a cell.
 fn expected(form: &str, situation: &str, p: Panics) -> Vec<String> {
-    let shows_outcome = matches!(form, "stack" | "cleanup_attr");
+    if (form, situation) == ("async_stack", "drop") {
+        // A destructor cannot await: the async entries are dropped unrun.
+        return vec!["returned: Ok(())".into()];
+    }
+    let shows_outcome = matches!(form, "stack" | "cleanup_attr" | "async_stack");
     // The outcome cleanups see until one of them panics, and whether the
     // scope is unwinding from its own panic already.
     let (outcome, unwinding) = match situation {
@@ -385,6 +440,7 @@ matrix! {
     defer: [end, drop_while_unwinding, scope_err, scope_panics, in_drop_while_unwinding];
     cleanup_macro: [end, drop_while_unwinding, scope_err, scope_panics, in_drop_while_unwinding];
     cleanup_attr: [end, drop_while_unwinding, scope_err, scope_panics, in_drop_while_unwinding];
+    async_stack: [close, drop, scope_err, scope_panics, in_drop_while_unwinding];
 }
 
 /// The oracle itself, on two cells spelled out by hand.

@@ -225,15 +225,22 @@ impl Drop for RetireKeys<'_, '_> {
 
 /// Runs and awaits every pending entry, last registered first, each exactly
 /// once, each under `catch_unwind`; entries after a panic see
-/// [`Outcome::Panic`]. An entry is taken out of the stack before it starts,
-/// so if this future is dropped part-way, the entry in progress is dropped
-/// with it and the entries not reached stay registered.
-async fn run_all(raw: &mut RawStack<'_>, mut outcome: Outcome) -> Report {
+/// [`Outcome::Panic`] — unless `discard_panics` (the caller runs while
+/// another panic unwinds, and no second one may leave it): then every panic
+/// is discarded at once and does not change the outcome. An entry is taken
+/// out of the stack before it starts, so if this future is dropped part-way,
+/// the entry in progress is dropped with it and the entries not reached stay
+/// registered.
+async fn run_all(raw: &mut RawStack<'_>, mut outcome: Outcome, discard_panics: bool) -> Report {
     let raw = &*raw;
     let _retire = RetireKeys(raw);
     let mut errors = Vec::new();
     let mut panic = None;
     let mut record = |payload: Payload, outcome: &mut Outcome| {
+        if discard_panics {
+            discard(payload);
+            return;
+        }
         *outcome = Outcome::Panic;
         if panic.is_none() {
             panic = Some(payload);
@@ -419,7 +426,10 @@ macro_rules! async_stack_api {
             ///
             /// If entries panicked (also inside an awaited future), after all
             /// of them ran (those after the first panic see
-            /// [`Outcome::Panic`]), with the payload of the first panic.
+            /// [`Outcome::Panic`]), with the payload of the first panic —
+            /// except when polled while the thread is already unwinding (from
+            /// a destructor during a panic): then the panics are discarded,
+            /// as by `close`.
             pub async fn aclose(&mut self) -> Result<(), CleanupError> {
                 self.aclose_with(Outcome::Success).await
             }
@@ -435,7 +445,8 @@ macro_rules! async_stack_api {
             ///
             /// As [`aclose`](Self::aclose).
             pub async fn aclose_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-                let report = $($wrap)*(run_all(&mut self.raw, outcome)).await;
+                let unwinding = std::thread::panicking();
+                let report = $($wrap)*(run_all(&mut self.raw, outcome, unwinding)).await;
                 if let Some(payload) = report.panic {
                     resume_unwind(payload);
                 }
@@ -499,7 +510,8 @@ macro_rules! async_stack_api {
                     Ok(Err(_)) => Outcome::Error,
                     Err(_) => Outcome::Panic,
                 };
-                let report = $($wrap)*(run_all(&mut stack.raw, outcome)).await;
+                let report =
+                    $($wrap)*(run_all(&mut stack.raw, outcome, std::thread::panicking())).await;
                 match result {
                     Err(body_panic) => {
                         if let Some(payload) = report.panic {
