@@ -540,9 +540,8 @@ impl<'a> RawStack<'a> {
     #[inline]
     fn slot_ptr(&self, index: usize) -> NonNull<Slot> {
         if index < INLINE {
-            // SAFETY: `index < INLINE`, inside the array; `UnsafeCell::get`
-            // is never null.
-            return unsafe { NonNull::new_unchecked(self.inline.get().cast::<Slot>().add(index)) };
+            // SAFETY: `index < INLINE`, inside the array.
+            return unsafe { self.inline_base().add(index) };
         }
         let (base, start, size) = self.tail.get();
         let offset = index.wrapping_sub(start);
@@ -568,19 +567,23 @@ impl<'a> RawStack<'a> {
         slot
     }
 
+    /// The first inline slot, with provenance over all of them.
+    #[inline]
+    fn inline_base(&self) -> NonNull<Slot> {
+        // SAFETY: `UnsafeCell::get` is never null.
+        unsafe { NonNull::new_unchecked(self.inline.get().cast::<Slot>()) }
+    }
+
     /// The segment (the inline slots, or one chunk) that holds slot
     /// `index`: a pointer to its first slot, and that slot's index.
     ///
-    /// # Safety
-    /// `index < len`, so that its chunk exists.
+    /// # Panics
+    /// If `index` is in a chunk not allocated yet (a bug: callers look up
+    /// indices below `len`).
     #[inline]
-    unsafe fn segment(&self, index: usize) -> (NonNull<Slot>, usize) {
+    fn segment(&self, index: usize) -> (NonNull<Slot>, usize) {
         match locate(index) {
-            // SAFETY: `UnsafeCell::get` is never null.
-            None => (
-                unsafe { NonNull::new_unchecked(self.inline.get().cast::<Slot>()) },
-                0,
-            ),
+            None => (self.inline_base(), 0),
             // The chunk's own pointer (provenance over all its slots), not
             // one derived from a reference to a single slot.
             Some((chunk, offset)) => (self.chunks.base(chunk), index - offset),
@@ -594,7 +597,7 @@ impl<'a> RawStack<'a> {
         match locate(index) {
             // SAFETY: below `len`, so initialised; only ever shared (its
             // fields are cells).
-            None => unsafe { &*self.inline.get().cast::<Slot>().add(index) },
+            None => unsafe { self.inline_base().add(index).as_ref() },
             // SAFETY: forwarded from the caller.
             Some((chunk, offset)) => unsafe { self.chunks.get(chunk, offset) },
         }
@@ -703,8 +706,7 @@ impl<'a> RawStack<'a> {
         };
         let (stack, errors) = (&*rest.stack, &mut *rest.errors);
         while let Some(last) = stack.len.get().checked_sub(1) {
-            // SAFETY: `last < len`.
-            let (base, start) = unsafe { stack.segment(last) };
+            let (base, start) = stack.segment(last);
             for index in (start..=last).rev() {
                 stack.len.set(index);
                 // SAFETY: `index` was below `len`, inside this segment, so
