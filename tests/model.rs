@@ -1168,7 +1168,8 @@ impl Model {
     }
 
     /// `close_with(outcome)`: every entry runs, last first; after a panic
-    /// the rest see `Panic`. Returns the errors in execution order, or the
+    /// the rest see `Panic`, after an error (with no panic) `Error` (policy
+    /// 8). Returns the errors in execution order, or the
     /// first panic — unless the thread was already unwinding when `close`
     /// was called: then every panic is discarded (none may leave a
     /// destructor), the outcome stays as given, and the errors are returned.
@@ -1180,13 +1181,20 @@ impl Model {
     ) -> Result<Vec<usize>, Boom> {
         let mut errors = Vec::new();
         let mut first = None;
+        let mut outcome = outcome;
         for id in entries.into_iter().rev() {
             if first.is_some() {
                 let _ = self.run(id, Outcome::Panic, true);
                 continue;
             }
             match self.run(id, outcome, unwinding) {
-                Ok(error) => errors.extend(error),
+                Ok(Some(error)) => {
+                    errors.push(error);
+                    if outcome == Outcome::Success {
+                        outcome = Outcome::Error;
+                    }
+                }
+                Ok(None) => {}
                 Err(_) if unwinding => {}
                 Err(payload) => first = Some(payload),
             }
@@ -1698,12 +1706,13 @@ fn the_model_agrees_with_hand_written_expectations() {
         runs,
         [
             // s2.close_with(Error): #5 first; then s1 is dropped while
-            // nothing unwinds, so its entries see Success and #2's panic
-            // leaves its drop; everything after that sees Panic.
+            // nothing unwinds, so its entries see Success until #3 fails
+            // (policy 8: #2 sees Error), and #2's panic leaves its drop;
+            // everything after that sees Panic.
             &Dropped(5),
             &Ran(3, Some(Outcome::Success)),
             &Dropped(3),
-            &Ran(2, Some(Outcome::Success)),
+            &Ran(2, Some(Outcome::Error)),
             &Dropped(2),
             &Dropped(4),
             &Ran(1, None),

@@ -212,17 +212,6 @@ struct Report {
     panic: Option<Payload>,
 }
 
-/// Retires the keys of the stack when `aclose` ends, also when its future is
-/// dropped part-way: entries taken by it may have their slots reused, and no
-/// old key may match the new entries.
-struct RetireKeys<'r, 'a>(&'r RawStack<'a>);
-
-impl Drop for RetireKeys<'_, '_> {
-    fn drop(&mut self) {
-        self.0.retire_keys();
-    }
-}
-
 /// Runs and awaits every pending entry, last registered first, each exactly
 /// once, each under `catch_unwind`; entries after a panic see
 /// [`Outcome::Panic`] — unless `discard_panics` (the caller runs while
@@ -230,11 +219,16 @@ impl Drop for RetireKeys<'_, '_> {
 /// is discarded at once and does not change the outcome. An entry is taken
 /// out of the stack before it starts, so if this future is dropped part-way,
 /// the entry in progress is dropped with it and the entries not reached stay
-/// registered.
+/// registered (their keys retired: see `RawStack::take`). Entries after one
+/// that failed see [`Outcome::Error`] (policy 8).
 async fn run_all(raw: &mut RawStack<'_>, mut outcome: Outcome, discard_panics: bool) -> Report {
     let raw = &*raw;
-    let _retire = RetireKeys(raw);
     let mut errors = Vec::new();
+    let failed = |outcome: &mut Outcome| {
+        if *outcome == Outcome::Success {
+            *outcome = Outcome::Error;
+        }
+    };
     let mut panic = None;
     let mut record = |payload: Payload, outcome: &mut Outcome| {
         if discard_panics {
@@ -253,10 +247,12 @@ async fn run_all(raw: &mut RawStack<'_>, mut outcome: Outcome, discard_panics: b
             // SAFETY: `run_all` holds the stack exclusively: nothing is
             // registered between `take` and here.
             let ran = catch_unwind(AssertUnwindSafe(|| unsafe {
-                entry.run(outcome, &mut errors);
+                entry.run(outcome, &mut errors)
             }));
-            if let Err(payload) = ran {
-                record(payload, &mut outcome);
+            match ran {
+                Ok(false) => {}
+                Ok(true) => failed(&mut outcome),
+                Err(payload) => record(payload, &mut outcome),
             }
             continue;
         }
@@ -270,7 +266,10 @@ async fn run_all(raw: &mut RawStack<'_>, mut outcome: Outcome, discard_panics: b
         };
         match CatchUnwind(&mut future).await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => errors.push(error),
+            Ok(Err(error)) => {
+                errors.push(error);
+                failed(&mut outcome);
+            }
             Err(payload) => record(payload, &mut outcome),
         }
         // Dropping the future runs what it still holds, which may panic too.
