@@ -5,6 +5,8 @@
 //! way out of the body, with their conditions, in order with the sync ones;
 //! panics; the future dropped part-way; `Send` and `?Send`.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use exitstack::{cleanup, defer};
@@ -454,21 +456,16 @@ fn dropped_during_the_cleanups_the_one_in_progress_stops_and_the_rest_do_not_run
 /// Debug builds say on standard error that an async cleanup did not run:
 /// checked in a child process, which re-runs this binary on one test.
 #[test]
+#[ignore = "a child process: its parent test runs it"]
 fn child_dropped_mid_way() {
-    if std::env::var_os("EXITSTACK_ASYNC_CHILD").is_none() {
-        return;
-    }
+    common::child::enter("child_dropped_mid_way");
     time_out(stalls(Log::default(), false));
 }
 
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot run a child process")]
 fn dropped_mid_way_is_not_silent_in_debug_builds() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["child_dropped_mid_way", "--exact", "--test-threads=1"])
-        .env("EXITSTACK_ASYNC_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = common::child::run("child_dropped_mid_way", "");
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warnings = stderr

@@ -5,7 +5,7 @@ mod common;
 
 use std::panic::{self, AssertUnwindSafe};
 
-use common::{in_child, run_child};
+use common::child;
 use exitstack::{Defer, ExitStack, Guard, When};
 
 fn panicking_cleanup(n: u32) {
@@ -16,10 +16,9 @@ fn panicking_cleanup(n: u32) {
 /// Scenario: three panicking cleanups on a stack dropped while a panic
 /// unwinds. The original payload must come out; nothing may abort.
 #[test]
+#[ignore = "a child process: its parent test runs it"]
 fn child_stack_dropped_during_unwinding_with_panicking_cleanups() {
-    if !in_child() {
-        return;
-    }
+    child::enter("child_stack_dropped_during_unwinding_with_panicking_cleanups");
     let payload = panic::catch_unwind(AssertUnwindSafe(|| {
         let stack = ExitStack::new();
         for n in 1..=3 {
@@ -33,7 +32,10 @@ fn child_stack_dropped_during_unwinding_with_panicking_cleanups() {
 
 #[test]
 fn stack_dropped_during_unwinding_with_panicking_cleanups_does_not_abort() {
-    let out = run_child("child_stack_dropped_during_unwinding_with_panicking_cleanups");
+    let out = child::run(
+        "child_stack_dropped_during_unwinding_with_panicking_cleanups",
+        "",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
     for line in ["ran 3", "ran 2", "ran 1", "payload: original"] {
@@ -43,10 +45,9 @@ fn stack_dropped_during_unwinding_with_panicking_cleanups_does_not_abort() {
 
 /// Scenario: the same with local guards, which unwind one by one.
 #[test]
+#[ignore = "a child process: its parent test runs it"]
 fn child_guards_dropped_during_unwinding_with_panicking_cleanups() {
-    if !in_child() {
-        return;
-    }
+    child::enter("child_guards_dropped_during_unwinding_with_panicking_cleanups");
     let payload = panic::catch_unwind(|| {
         let _a = Defer::new(|| panicking_cleanup(1));
         let _b = Guard::new(When::Panic, |_| panicking_cleanup(2));
@@ -59,7 +60,10 @@ fn child_guards_dropped_during_unwinding_with_panicking_cleanups() {
 
 #[test]
 fn guards_dropped_during_unwinding_with_panicking_cleanups_do_not_abort() {
-    let out = run_child("child_guards_dropped_during_unwinding_with_panicking_cleanups");
+    let out = child::run(
+        "child_guards_dropped_during_unwinding_with_panicking_cleanups",
+        "",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
     for line in ["ran 3", "ran 2", "ran 1", "payload: original"] {
@@ -70,10 +74,9 @@ fn guards_dropped_during_unwinding_with_panicking_cleanups_do_not_abort() {
 /// Scenario: the original panic is not caught at all; the process must end
 /// the way any Rust panic ends a test (exit code 101), not by an abort signal.
 #[test]
+#[ignore = "a child process: its parent test runs it"]
 fn child_uncaught_panic_through_a_panicking_stack() {
-    if !in_child() {
-        return;
-    }
+    child::enter("child_uncaught_panic_through_a_panicking_stack");
     let stack = ExitStack::new();
     stack.callback(|| panicking_cleanup(1));
     panic!("original");
@@ -81,7 +84,7 @@ fn child_uncaught_panic_through_a_panicking_stack() {
 
 #[test]
 fn uncaught_panic_through_a_panicking_stack_fails_normally_not_by_abort() {
-    let out = run_child("child_uncaught_panic_through_a_panicking_stack");
+    let out = child::run("child_uncaught_panic_through_a_panicking_stack", "");
     assert_eq!(out.status.code(), Some(101), "status {:?}", out.status);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("original"), "{stderr}");
@@ -90,10 +93,9 @@ fn uncaught_panic_through_a_panicking_stack_fails_normally_not_by_abort() {
 
 /// Scenario: a stack with a failing `try_callback` is dropped, not closed.
 #[test]
+#[ignore = "a child process: its parent test runs it"]
 fn child_dropped_stack_with_cleanup_error() {
-    if !in_child() {
-        return;
-    }
+    child::enter("child_dropped_stack_with_cleanup_error");
     let stack = ExitStack::new();
     stack.try_callback(|| Err("the disk is full"));
     drop(stack);
@@ -102,7 +104,7 @@ fn child_dropped_stack_with_cleanup_error() {
 
 #[test]
 fn dropped_stack_errors_are_reported_on_stderr_in_debug_builds_and_never_panic() {
-    let out = run_child("child_dropped_stack_with_cleanup_error");
+    let out = child::run("child_dropped_stack_with_cleanup_error", "");
     assert!(out.status.success(), "status {:?}", out.status);
     assert!(String::from_utf8_lossy(&out.stdout).contains("dropped"));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -125,10 +127,9 @@ impl Drop for ClosesInDrop {
 /// Scenario: `close()` called from a destructor that runs during a panic,
 /// with an entry that panics and one that fails.
 #[test]
+#[ignore = "a child process: its parent test runs it"]
 fn child_close_in_a_destructor_during_unwinding() {
-    if !in_child() {
-        return;
-    }
+    child::enter("child_close_in_a_destructor_during_unwinding");
     let payload = panic::catch_unwind(|| {
         let stack = ExitStack::new();
         stack.try_callback(|| Err("unlock failed"));
@@ -142,7 +143,7 @@ fn child_close_in_a_destructor_during_unwinding() {
 
 #[test]
 fn close_in_a_destructor_during_unwinding_returns_errors_and_does_not_abort() {
-    let out = run_child("child_close_in_a_destructor_during_unwinding");
+    let out = child::run("child_close_in_a_destructor_during_unwinding", "");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
     for line in [

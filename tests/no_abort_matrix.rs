@@ -1,7 +1,7 @@
 //! The no-abort matrix: every way a scope can end × how many of its cleanups
 //! panic × every form of cleanup. Each cell runs in a child process (this
-//! test binary, re-run on the hidden `child_cell` test with the cell named in
-//! `EXITSTACK_CELL`), because an abort can only be seen from outside. The
+//! test binary, re-run on the ignored `child_cell` test with the cell as its
+//! argument), because an abort can only be seen from outside. The
 //! parent asserts, per cell:
 //!
 //! * the child exited normally (a signal, e.g. `SIGABRT`, fails the cell);
@@ -33,9 +33,8 @@
 mod common;
 
 use std::panic::{self, AssertUnwindSafe};
-use std::process::Command;
 
-use common::{CHILD_ENV, in_child};
+use common::child;
 use exitstack::{AsyncExitStack, ExitStack, Outcome, cleanup, defer};
 
 /// Which cleanups panic, by registration index.
@@ -45,8 +44,6 @@ const NONE: Panics = [false, false, false, false];
 const ONE: Panics = [false, false, true, false];
 const SEVERAL: Panics = [false, true, false, true];
 const ALL: Panics = [true, true, true, true];
-
-const CELL_ENV: &str = "EXITSTACK_CELL";
 
 /// Every line the child reports starts with this, so that libtest's own
 /// output is told apart.
@@ -303,11 +300,9 @@ fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// The child: runs the cell named in `EXITSTACK_CELL` and reports.
 #[test]
+#[ignore = "a child process: its parent test runs it"]
 fn child_cell() {
-    if !in_child() {
-        return;
-    }
-    let cell = std::env::var(CELL_ENV).unwrap();
+    let cell = child::enter("child_cell");
     let [form, situation, pattern] = cell.split('/').collect::<Vec<_>>()[..] else {
         panic!("bad cell {cell}");
     };
@@ -386,12 +381,7 @@ fn expected(form: &str, situation: &str, p: Panics) -> Vec<String> {
 
 fn cell(form: &str, situation: &str, pattern: &str, p: Panics) {
     let name = format!("{form}/{situation}/{pattern}");
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["child_cell", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .env(CELL_ENV, &name)
-        .output()
-        .unwrap();
+    let out = child::run("child_cell", &name);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

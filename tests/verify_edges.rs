@@ -205,7 +205,7 @@ fn hostile(panics_on_drop: bool, panics_on_display: bool) -> Result<(), Hostile>
 #[cfg(not(miri))]
 mod in_child_processes {
     use super::*;
-    use common::{CHILD_ENV, in_child};
+    use common::child;
 
     /// Scenarios that may abort, run by `child_process_edges` in a child.
     fn edge(name: &str) {
@@ -243,28 +243,16 @@ mod in_child_processes {
     }
 
     #[test]
+    #[ignore = "a child process: its parent test runs it"]
     fn child_process_edges() {
-        if !in_child() {
-            return;
-        }
-        let name = std::env::var("EXITSTACK_EDGE").unwrap();
+        let name = child::enter("in_child_processes::child_process_edges");
         println!("surfaced: {}", panic_message(|| edge(&name)));
     }
 
     /// Runs `edge(name)` in a child; it must exit normally, the original panic
     /// having surfaced.
     fn assert_no_abort(name: &str) {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "in_child_processes::child_process_edges",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, "1")
-            .env("EXITSTACK_EDGE", name)
-            .output()
-            .unwrap();
+        let out = child::run("in_child_processes::child_process_edges", name);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

@@ -6,7 +6,6 @@ pub mod harness;
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
-use std::process::{Command, Output};
 use std::rc::Rc;
 
 /// Logs its name when dropped: a context whose exit is visible.
@@ -58,19 +57,64 @@ pub fn quiet_panics() {
     panic::set_hook(Box::new(|_| {}));
 }
 
-/// Child-process scenarios: the parent re-runs this test binary, selecting
-/// one `#[test]` by name, with `EXITSTACK_CHILD` set so that the test body
-/// runs the scenario instead of returning at once.
-pub const CHILD_ENV: &str = "EXITSTACK_CHILD";
+/// Child-process scenarios, for what can only be seen from outside a
+/// process (an abort, what it prints on standard error).
+///
+/// A child is an `#[ignore]`d test whose body starts with
+/// [`child::enter`]; its parent test re-runs this test binary on it with
+/// [`child::run`]. A child run any other way (`--include-ignored`, by name)
+/// fails instead of passing vacuously, and a parent whose child was not
+/// found fails too.
+pub mod child {
+    use std::process::{Command, Output};
 
-pub fn in_child() -> bool {
-    std::env::var_os(CHILD_ENV).is_some()
-}
+    /// The child's own name, set by its parent.
+    const NAME: &str = "EXITSTACK_CHILD";
+    /// The parent's argument for the child (a cell of a matrix, ...).
+    const ARG: &str = "EXITSTACK_CHILD_ARG";
 
-pub fn run_child(test_name: &str) -> Output {
-    Command::new(std::env::current_exe().unwrap())
-        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .output()
-        .unwrap()
+    /// The first statement of a child test `name` (its path in the test
+    /// binary, e.g. `"in_child_processes::child_process_edges"`). Returns
+    /// the argument its parent gave.
+    ///
+    /// # Panics
+    ///
+    /// If the test was not started by its parent.
+    #[track_caller]
+    pub fn enter(name: &str) -> String {
+        match std::env::var(NAME) {
+            Ok(started) if started == name => std::env::var(ARG).unwrap_or_default(),
+            _ => panic!(
+                "`{name}` is a child process of another test, which runs it with \
+                 its own environment: it does not run on its own"
+            ),
+        }
+    }
+
+    /// Runs the child test `name` of this test binary, giving it `arg`, and
+    /// returns what it printed and how it exited.
+    ///
+    /// # Panics
+    ///
+    /// If the child could not be started, or the binary has no such test.
+    pub fn run(name: &str, arg: &str) -> Output {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                name,
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(NAME, name)
+            .env(ARG, arg)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("running 1 test"),
+            "no child test `{name}` in this binary:\n{stdout}"
+        );
+        out
+    }
 }
