@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the test suite under Miri: undefined behaviour (Stacked Borrows) and
-# leak checks (Miri fails a test binary that ends with memory still
+# Runs the test suite under Miri: undefined behaviour (Stacked Borrows, and
+# Tree Borrows for the core's tests) and leak checks (Miri fails a test binary that ends with memory still
 # allocated). Needs a nightly toolchain with the miri component:
 #   rustup component add --toolchain nightly miri rust-src
 #
@@ -11,6 +11,9 @@
 #   tests/verify_edges.rs     only its `in_child_processes` module (compiled
 #                             out under cfg(miri)); the rest runs
 #   benches/, examples/       not tests (the examples' code is in the doc tests)
+# Run apart:
+#   tests/forget.rs           leaks on purpose, so without the leak check
+#   verify/no-std             exitstack built without std (its own workspace)
 # Reduced under Miri (cfg(miri)), which runs about a thousand times slower:
 #   tests/model.rs            40 random programs instead of 10,000, in-process
 #                             (PROPTEST_CASES overrides; it is forwarded below)
@@ -22,11 +25,28 @@ cd "$(dirname "$0")/.."
 #   PROPTEST_CASES=200 scripts/miri.sh
 export MIRIFLAGS="${MIRIFLAGS:-}${PROPTEST_CASES:+ -Zmiri-env-forward=PROPTEST_CASES}"
 tests=(
-    stack_policies storage guards alloc_count lints
+    stack_policies storage guards alloc_count lints soundness
     macros_defer macros_cleanup macros_scope macros_async
     model verify_edges
 )
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
-cargo +nightly miri test -p exitstack-tests "${args[@]}"
+# The core's own tests also run under Tree Borrows, the aliasing model that
+# may replace Stacked Borrows: an `unsafe` argument must hold under both.
+core_args=(--test stack_policies --test storage --test soundness --test verify_edges)
+base="$MIRIFLAGS"
+for borrows in "" "-Zmiri-tree-borrows"; do
+    echo "Miri ${borrows:-(Stacked Borrows)}"
+    if [ -z "$borrows" ]; then
+        MIRIFLAGS="$base" cargo +nightly miri test -p exitstack-tests "${args[@]}"
+    else
+        MIRIFLAGS="$base $borrows" cargo +nightly miri test -p exitstack-tests "${core_args[@]}"
+    fi
+    # tests/forget.rs leaks on purpose (mem::forget): no leak check there.
+    MIRIFLAGS="$base $borrows -Zmiri-ignore-leaks" \
+        cargo +nightly miri test -p exitstack-tests --test forget
+    # exitstack without std, panics caught (its own workspace).
+    MIRIFLAGS="$base $borrows" \
+        cargo +nightly miri test --manifest-path verify/no-std/Cargo.toml --target-dir target/no-std
+done
 cargo +nightly miri test -p exitstack --doc

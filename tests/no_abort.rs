@@ -154,3 +154,77 @@ fn close_in_a_destructor_during_unwinding_returns_errors_and_does_not_abort() {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }
 }
+
+/// A captured value whose `Drop` panics.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        println!("capture dropped");
+        panic!("capture's drop panicked");
+    }
+}
+
+/// Cancels one entry, or all of them, from its destructor.
+struct CancelsInDrop {
+    stack: ExitStack<'static>,
+    key: Option<exitstack::EntryKey>,
+}
+
+impl Drop for CancelsInDrop {
+    fn drop(&mut self) {
+        match self.key {
+            Some(key) => println!("cancel in drop returned {:?}", self.stack.cancel(&key)),
+            None => {
+                self.stack.cancel_all();
+                println!("cancel_all in drop returned");
+            }
+        }
+    }
+}
+
+/// Scenario: `cancel(&key)` or `cancel_all()` called from a destructor that
+/// runs during a panic, dropping a capture whose `Drop` panics (it used to
+/// abort: "thread caused non-unwinding panic").
+#[test]
+#[ignore = "a child process: its parent test runs it"]
+fn child_cancel_in_a_destructor_during_unwinding() {
+    let which = child::enter("child_cancel_in_a_destructor_during_unwinding");
+    let payload = panic::catch_unwind(|| {
+        let stack = ExitStack::new();
+        let bomb = PanicsOnDrop;
+        let key = stack.callback(move || drop(bomb));
+        let bomb = PanicsOnDrop;
+        stack.callback(move || drop(bomb));
+        let key = (which == "cancel").then_some(key);
+        let _holder = CancelsInDrop { stack, key };
+        panic!("original");
+    })
+    .unwrap_err();
+    println!("payload: {}", payload.downcast_ref::<&str>().unwrap());
+}
+
+#[test]
+fn cancel_in_a_destructor_during_unwinding_does_not_abort() {
+    let out = child::run("child_cancel_in_a_destructor_during_unwinding", "cancel");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
+    assert_eq!(stdout.matches("capture dropped").count(), 2, "{stdout}");
+    for line in ["cancel in drop returned Ok(())", "payload: original"] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}
+
+#[test]
+fn cancel_all_in_a_destructor_during_unwinding_does_not_abort() {
+    let out = child::run(
+        "child_cancel_in_a_destructor_during_unwinding",
+        "cancel_all",
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
+    assert_eq!(stdout.matches("capture dropped").count(), 2, "{stdout}");
+    for line in ["cancel_all in drop returned", "payload: original"] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}

@@ -1,4 +1,4 @@
-//! The seven pinned policies of `ExitStack` (DESIGN.md), one or more tests
+//! The nine pinned policies of `ExitStack` (DESIGN.md), one or more tests
 //! each, named after the policy they prove.
 //!
 //! Each behaviour test is generic over the stack type and runs against
@@ -53,6 +53,121 @@ on_every_stack! {
     scope_body_can_pop_all_on_success_and_on_error_entries_see_the_err,
     a_refused_key_stays_usable_on_the_right_stack,
     scope_body_may_return_io_result,
+    policy8_a_failed_commit_rolls_back_the_transactions_entered_before_it,
+    policy8_a_failure_never_turns_a_panic_or_an_error_into_something_else,
+    policy9_a_key_issued_before_a_panicking_close_never_cancels_a_new_entry,
+    policy9_a_key_issued_before_a_panicking_cancel_all_never_cancels_a_new_entry,
+}
+
+/// A transaction whose commit may fail; logs what it did.
+struct Transaction<'l> {
+    name: &'static str,
+    commit_fails: bool,
+    log: &'l Log<String>,
+}
+
+impl ExitContext for Transaction<'_> {
+    type Error = String;
+    fn exit(self, outcome: Outcome) -> Result<(), String> {
+        if outcome == Outcome::Success {
+            self.log.push(format!("commit {}", self.name));
+            if self.commit_fails {
+                return Err(format!("commit {} failed", self.name));
+            }
+        } else {
+            self.log
+                .push(format!("roll back {} ({outcome})", self.name));
+        }
+        Ok(())
+    }
+}
+
+/// Two transactions entered; the second one's commit fails. The first one
+/// must then roll back, not commit: no partial commit. Later exit callbacks
+/// see the error too.
+fn policy8_a_failed_commit_rolls_back_the_transactions_entered_before_it<S: AnyStack>() {
+    let log = Log::new();
+    let mut stack = S::new();
+    stack.push(|outcome| log.push(format!("exit callback ({outcome})")));
+    stack.enter_exit_context(Transaction {
+        name: "first",
+        commit_fails: false,
+        log: &log,
+    });
+    stack.enter_exit_context(Transaction {
+        name: "second",
+        commit_fails: true,
+        log: &log,
+    });
+    let errors = stack.close().unwrap_err();
+    assert_eq!(errors.to_string(), "cleanup failed: commit second failed");
+    assert_eq!(
+        log.entries(),
+        [
+            "commit second",
+            "roll back first (error)",
+            "exit callback (error)"
+        ]
+    );
+}
+
+/// After a failure, `Error` stays `Error` and `Panic` stays `Panic`.
+fn policy8_a_failure_never_turns_a_panic_or_an_error_into_something_else<S: AnyStack>() {
+    for outcome in [Outcome::Error, Outcome::Panic] {
+        let seen = Log::new();
+        let mut stack = S::new();
+        stack.push(|o| seen.push(o));
+        stack.try_callback(|| Err("failed"));
+        assert!(stack.close_with(outcome).is_err());
+        assert_eq!(seen.entries(), [outcome]);
+    }
+}
+
+/// The caught-panic repro of issue 9: a panicking cleanup unwinds out of
+/// `close()`, the panic is caught, a new value reuses the slot, and the old
+/// key must not cancel it (it used to: a use-after-free).
+fn policy9_a_key_issued_before_a_panicking_close_never_cancels_a_new_entry<S: AnyStack>() {
+    quiet_panics();
+    let log = Log::new();
+    let mut stack = S::new();
+    let old = stack.callback(|| log.push("old"));
+    stack.callback(|| panic!("cleanup panicked"));
+    let message = panic_message(|| drop(stack.close()));
+    assert_eq!(message, "cleanup panicked");
+    assert_eq!(log.entries(), ["old"], "the entry below the panic ran once");
+    let value = stack.enter_context(vec![1, 2, 3]);
+    assert_eq!(stack.cancel(&old), Err(CancelError::NotPending));
+    value.push(4);
+    assert_eq!(*value, [1, 2, 3, 4]);
+}
+
+/// The same through `cancel_all()`, with a captured value whose `Drop`
+/// panics.
+fn policy9_a_key_issued_before_a_panicking_cancel_all_never_cancels_a_new_entry<S: AnyStack>() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("drop panicked");
+        }
+    }
+    quiet_panics();
+    let drops = DropCounter::default();
+    let mut stack = S::new();
+    let token = drops.token();
+    let old = stack.callback(move || drop(token));
+    let bomb = PanicsOnDrop;
+    stack.callback(move || drop(bomb));
+    let message = panic_message(|| stack.cancel_all());
+    assert_eq!(message, "drop panicked");
+    assert_eq!(
+        drops.drops(),
+        1,
+        "the entry below the panic was dropped once"
+    );
+    let value = stack.enter_context(vec![1]);
+    assert_eq!(stack.cancel(&old), Err(CancelError::NotPending));
+    value.push(2);
+    assert_eq!(*value, [1, 2]);
 }
 
 /// A context whose exit logs the outcome it saw.

@@ -1,0 +1,96 @@
+//! Soundness regressions of the asynchronous stacks that need no runtime,
+//! no child process and leak nothing, so that Miri (Stacked and Tree
+//! Borrows) runs them: an `aclose()` interrupted part-way leaves no key that
+//! can name another entry (issue 9), and policy 8 holds across `.await`s.
+//! The generic cases (a panic caught out of `close()` or `cancel_all()`)
+//! are `policy9_*` in `tests/stack_policies.rs`, on every stack type; the
+//! leaking ones (`mem::forget`) are in `tests/forget.rs`.
+
+use std::cell::RefCell;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, Waker};
+
+use exitstack::{AsyncExitStack, CancelError, Outcome, SendAsyncExitStack};
+
+/// A future that is `Pending` the first time it is polled.
+struct PendingOnce(bool);
+
+impl Future for PendingOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// An `aclose()` future dropped part-way: the entry it took is dropped
+/// unfinished, the rest stay registered and run when the stack drops, and
+/// no key issued before it cancels a new entry that reuses a freed slot.
+#[test]
+fn a_key_issued_before_an_interrupted_aclose_never_cancels_a_new_entry() {
+    let log = RefCell::new(Vec::new());
+    let mut stack = AsyncExitStack::new();
+    let below = stack.callback(|| log.borrow_mut().push("below"));
+    let old = stack.push_async_callback(async || {
+        PendingOnce(false).await;
+        log.borrow_mut().push("async done");
+    });
+    {
+        let close = pin!(stack.aclose());
+        assert!(poll_once(close).is_pending());
+    }
+    assert_eq!(stack.len(), 1, "the entry not reached stays registered");
+    let value = stack.enter_context(vec![1, 2, 3]);
+    assert_eq!(stack.cancel(&old), Err(CancelError::NotPending));
+    assert_eq!(stack.cancel(&below), Err(CancelError::NotPending));
+    value.push(4);
+    assert_eq!(*value, [1, 2, 3, 4]);
+    drop(stack);
+    assert_eq!(*log.borrow(), ["below"]);
+}
+
+/// The same on the `Send` stack, with the slot reused past the inline ones.
+#[test]
+fn a_key_issued_before_an_interrupted_aclose_of_a_deep_stack_is_refused() {
+    let mut stack = SendAsyncExitStack::new();
+    let keys: Vec<_> = (0..20).map(|_| stack.callback(|| ())).collect();
+    let old = stack.push_async_callback(async || PendingOnce(false).await);
+    {
+        let close = pin!(stack.aclose());
+        assert!(poll_once(close).is_pending());
+    }
+    let values: Vec<_> = (0..3).map(|n| stack.enter_context(vec![n])).collect();
+    for key in keys.iter().chain([&old]) {
+        assert_eq!(stack.cancel(key), Err(CancelError::NotPending));
+    }
+    for (n, value) in values.into_iter().enumerate() {
+        assert_eq!(*value, [n]);
+    }
+}
+
+/// A fallible async cleanup that fails is an error for the ones after it,
+/// synchronous and asynchronous alike.
+#[test]
+fn a_failed_async_cleanup_is_an_error_for_the_later_ones() {
+    let seen = RefCell::new(Vec::new());
+    let mut stack = AsyncExitStack::new();
+    stack.push(|outcome| seen.borrow_mut().push(outcome));
+    stack.push_async_exit(async |outcome| seen.borrow_mut().push(outcome));
+    stack.try_async_callback(async || Err::<(), _>("async commit failed"));
+    let Poll::Ready(result) = poll_once(pin!(stack.aclose())) else {
+        panic!("nothing is pending")
+    };
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "cleanup failed: async commit failed"
+    );
+    assert_eq!(*seen.borrow(), [Outcome::Error, Outcome::Error]);
+}
