@@ -504,31 +504,15 @@ macro_rules! async_stack_api {
                     let future = pin!(body(&mut stack));
                     CatchUnwind(future).await
                 };
-                let outcome = match &result {
-                    Ok(Ok(_)) => Outcome::Success,
-                    Ok(Err(_)) => Outcome::Error,
-                    Err(_) => Outcome::Panic,
-                };
+                let outcome = crate::ending::outcome(
+                    result.is_err(),
+                    matches!(result, Ok(Err(_))),
+                );
                 let report =
                     $($wrap)*(run_all(&mut stack.raw, outcome, std::thread::panicking())).await;
-                match result {
-                    Err(body_panic) => {
-                        if let Some(payload) = report.panic {
-                            discard(payload);
-                        }
-                        resume_unwind(body_panic)
-                    }
-                    Ok(result) => {
-                        if let Some(payload) = report.panic {
-                            resume_unwind(payload);
-                        }
-                        match (result, CleanupError::from_errors(report.errors)) {
-                            (Err(error), _) => Err(error),
-                            (Ok(value), None) => Ok(value),
-                            (Ok(_), Some(errors)) => Err(E::from(errors)),
-                        }
-                    }
-                }
+                let result = crate::ending::first_panic_wins(result, report.panic);
+                let errors = CleanupError::from_errors(report.errors);
+                crate::ending::body_error_first(result, errors, E::from)
             }
         }
     };

@@ -343,10 +343,10 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
     #[must_use]
     #[inline]
     pub fn outcome(&self) -> Outcome {
-        match self.baseline.outcome() {
-            Outcome::Success if self.scope.is_some_and(Scope::is_error) => Outcome::Error,
-            outcome => outcome,
-        }
+        crate::ending::outcome(
+            self.baseline.outcome() == Outcome::Panic,
+            self.scope.is_some_and(Scope::is_error),
+        )
     }
 
     /// Disarms the guard: the cleanup never runs, and what it captured is

@@ -132,6 +132,7 @@ extern crate alloc;
 
 #[cfg(feature = "std")]
 mod async_stack;
+mod ending;
 #[cfg(feature = "alloc")]
 mod error;
 mod guard;

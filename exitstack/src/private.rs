@@ -115,12 +115,10 @@ pub use self::async_scope::{AsyncCleanup, AsyncScope, output};
 mod async_scope {
     use core::future::Future;
     use core::pin::pin;
-    use std::panic::resume_unwind;
     use std::sync::{Mutex, MutexGuard, PoisonError};
 
     use crate::async_stack::CatchUnwind;
-    use crate::unwind::discard;
-    use crate::{AsyncExitStack, EntryKey, Outcome, Scope, SendAsyncExitStack, When};
+    use crate::{AsyncExitStack, EntryKey, Scope, SendAsyncExitStack, When};
 
     /// The output type of the user's block, given up front: the block
     /// starts with `if false { return output::<R>(); }`, so that its
@@ -213,24 +211,11 @@ mod async_scope {
                         let body = pin!(body);
                         CatchUnwind(body).await
                     };
-                    let outcome = match &result {
-                        Err(_) => Outcome::Panic,
-                        Ok(_) if scope.is_error() => Outcome::Error,
-                        Ok(_) => Outcome::Success,
-                    };
+                    let outcome = crate::ending::outcome(result.is_err(), scope.is_error());
                     let mut stack = self.lock().pop_all();
                     // No entry is fallible: there are never errors to report.
                     let closed = CatchUnwind(pin!(stack.aclose_with(outcome))).await;
-                    match (result, closed) {
-                        (Ok(value), Ok(_)) => value,
-                        (Ok(_), Err(cleanup_panic)) => resume_unwind(cleanup_panic),
-                        (Err(body_panic), closed) => {
-                            if let Err(cleanup_panic) = closed {
-                                discard(cleanup_panic);
-                            }
-                            resume_unwind(body_panic)
-                        }
-                    }
+                    crate::ending::first_panic_wins(result, closed.err())
                 }
             }
 

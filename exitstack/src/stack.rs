@@ -480,13 +480,9 @@ macro_rules! sync_close_api {
                 // entries see `Outcome::Panic` and their panics are discarded.
                 let mut stack = $Stack::new();
                 let result = body(&mut stack);
-                let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Error };
-                let cleanup = stack.close_with(outcome);
-                match (result, cleanup) {
-                    (Err(error), _) => Err(error),
-                    (Ok(value), Ok(())) => Ok(value),
-                    (Ok(_), Err(errors)) => Err(E::from(errors)),
-                }
+                let outcome = $crate::ending::outcome(false, result.is_err());
+                let cleanup = stack.close_with(outcome).err();
+                $crate::ending::body_error_first(result, cleanup, E::from)
             }
 
         }
