@@ -395,8 +395,12 @@ macro_rules! async_stack_api {
                 // SAFETY: as in `enter_context`: the entry stays where it is,
                 // untouched by the stack, for as long as `&self` is borrowed,
                 // which the returned future (and the `&mut C` it yields)
-                // holds; each call stores a new entry, so the borrows never
-                // alias.
+                // holds — no key that passes `cancel`'s checks can name a
+                // context's slot (contexts get none, and the keys of
+                // `raw/keys.rs` never name another entry), and `aclose`,
+                // which takes entries out, needs `&mut self`. If the future
+                // is leaked, the borrow ends with nothing freed. Each call
+                // stores a new entry, so the borrows never alias.
                 let entry = unsafe { &mut *at.as_ptr() };
                 async move {
                     entry.context.enter().await?;

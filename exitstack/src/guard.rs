@@ -278,6 +278,13 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
     /// `when`. It sees `Success` or `Panic`; for `Error`, use
     /// [`Guard::scoped`].
     ///
+    /// `Panic` means a panic that started after the guard was made. A guard
+    /// made while the thread is already unwinding (in a `Drop` during a
+    /// panic) sees `Success` when its scope ends normally — and also if a
+    /// new panic starts inside its scope and is caught within that `Drop`:
+    /// stable Rust cannot tell the two panics apart (see [`Outcome`]'s
+    /// limits). Without `std` it always sees `Success`.
+    ///
     /// # Panics
     ///
     /// In debug builds, if `when` is [`When::Error`]: without a [`Scope`] no

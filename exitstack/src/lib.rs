@@ -102,10 +102,14 @@
 //!
 //! With `default-features = false` the crate has no dependencies and is
 //! `no_std`: [`Defer`], [`Guard`], [`Scope`], [`Outcome`] and [`When`] need
-//! neither `std` nor `alloc`. Without `std`, panics cannot be observed or
-//! caught: [`Outcome::Panic`] is never reported, and a panicking cleanup
-//! unwinds out of `close()` (the rest run as the stack is dropped during that
-//! unwinding; a second panic there aborts, as in any destructor).
+//! neither `std` nor `alloc`. Without `std`, panics cannot be detected or
+//! caught: a guard or stack dropped by a panic sees [`Outcome::Success`], and
+//! a panicking cleanup unwinds out of `close()`, `cancel_all()` or the
+//! stack's drop — but the other entries still run (or, for `cancel_all`, are
+//! dropped) exactly once, during that unwinding, seeing [`Outcome::Panic`]:
+//! the stack knows that one of its own entries panicked without asking the
+//! runtime. A second panic there aborts, as in any destructor. No key ever
+//! cancels another entry, however the emptying ended.
 //!
 //! # With `panic = "abort"`
 //!

@@ -13,8 +13,20 @@ use core::fmt;
 ///   [`ExitStack::close_with`](crate::ExitStack::close_with) or
 ///   [`Scope::mark_error`](crate::Scope::mark_error).
 ///
-/// Without the `std` feature a panic cannot be observed, so `Panic` is never
-/// reported.
+/// # Limits
+///
+/// * **Made during unwinding.** A guard or stack made inside a `Drop` that
+///   runs while a panic unwinds takes "the thread was already unwinding" as
+///   its baseline. If a *new* panic then starts inside its own scope and
+///   unwinds through it (to a `catch_unwind` inside that `Drop`), it still
+///   sees `Success`: stable Rust exposes no panic count, so the new panic
+///   cannot be told from the old one. (Entries of a stack that run after one
+///   of its own entries panicked do see `Panic`: the stack saw it.)
+/// * **Without `std`** no panic can be detected: guards and stacks dropped
+///   by a panic see `Success`; only the entries of a stack that run after
+///   one of its own entries panicked see `Panic`.
+/// * **With `panic = "abort"`** nothing runs after a panic, so `Panic` is
+///   never seen.
 ///
 /// ```
 /// use exitstack::Outcome;

@@ -122,7 +122,10 @@ macro_rules! stack_api {
             /// Whether its scope ends in a panic is judged against this
             /// moment: a stack made while the thread is already unwinding
             /// (in a `Drop` during a panic) still sees [`Outcome::Success`]
-            /// when its own scope ends normally.
+            /// when its own scope ends normally — and also when a new panic
+            /// starts in its scope and is caught within that `Drop`, which
+            /// stable Rust cannot tell from the first one (see
+            /// [`Outcome`]'s limits; without `std`, no panic is detected).
             #[must_use]
             #[inline]
             pub fn new() -> Self {
@@ -194,8 +197,13 @@ macro_rules! stack_api {
             /// guard, a temporary directory.
             ///
             /// Registration takes `&self`, so the returned reference stays
-            /// usable while more entries are registered. The value never
-            /// moves, and cannot be cancelled (only moved by `pop_all`).
+            /// usable while more entries are registered: registering never
+            /// moves an entry. A context has no cancel key: it is dropped
+            /// when the stack is closed, dropped or `cancel_all`ed. Once the
+            /// reference is gone the value may move (it does not own its
+            /// address): the first eight small entries live inside the
+            /// stack and move with it, and `pop_all` moves them to the
+            /// stack it returns.
             ///
             /// ```
             #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
@@ -213,14 +221,22 @@ macro_rules! stack_api {
             pub fn enter_context<T: $($Send)* 'a>(&self, value: T) -> &mut T {
                 let (_, at) = self.raw.push($crate::stack::Context(value));
                 // SAFETY: `at` points to the entry just stored, a
-                // `repr(transparent)` `Context<T>`, so to a live `T`. It
-                // stays there until the entry runs or is dropped, or the
-                // stack moves: all of which need `&mut self` (`close`,
-                // `cancel_all`, `pop_all`) or ownership, while the returned
-                // borrow holds `&self` for its whole life. Storage never
-                // moves an entry on registration (the slots are inline or in
-                // chunks that never reallocate); contexts get no cancel key;
-                // every call stores a new entry, so the `&mut T`s handed out
+                // `repr(transparent)` `Context<T>`, so to a live `T`, and
+                // the returned borrow holds `&self` for its whole life. What
+                // could drop or move the value meanwhile:
+                // * running or dropping all entries, or moving them
+                //   (`close`, `cancel_all`, `pop_all`, drop): each needs
+                //   `&mut self` or ownership, excluded by the borrow;
+                // * `cancel(&key)`, the one way `&self` drops an entry: a
+                //   key that passes its checks names the pending entry it was
+                //   issued for and no other (the invariant of
+                //   `raw/keys.rs`, which holds however an earlier emptying
+                //   of the stack ended), and contexts are issued none, so no
+                //   key can name this slot;
+                // * registration: it writes only the slot at `len`, never a
+                //   pending one, and never moves slots (inline, or in chunks
+                //   that never reallocate).
+                // Every call stores a new entry, so the `&mut T`s handed out
                 // never alias, and the stack itself never reads a pending
                 // payload.
                 unsafe { &mut *at.cast::<T>().as_ptr() }
@@ -253,7 +269,9 @@ macro_rules! stack_api {
             #[inline]
             pub fn enter_exit_context<C: $crate::ExitContext + $($Send)* 'a>(&self, context: C) -> &mut C {
                 let (_, at) = self.raw.push($crate::stack::Exit(context));
-                // SAFETY: as in `enter_context` (`Exit` is transparent too).
+                // SAFETY: as in `enter_context` (`Exit` is transparent too):
+                // no key that passes `cancel`'s checks can name a context's
+                // slot, and nothing else reached through `&self` touches it.
                 unsafe { &mut *at.cast::<C>().as_ptr() }
             }
 
@@ -522,8 +540,9 @@ macro_rules! sync_close_api {
 ///    called while the thread is already unwinding (from a destructor that
 ///    runs during a panic) catches every entry's panic, discards it and
 ///    returns the errors: it never throws a second panic out of a
-///    destructor. A discarded panic does not change how the scope ends, so
-///    the entries after it see the same outcome.
+///    destructor; nor do `cancel` and `cancel_all` when a captured value's
+///    `Drop` panics there. A discarded panic does not change how the scope
+///    ends, so the entries after it see the same outcome.
 /// 4. **Errors**: `close()` returns every error in execution order. A stack
 ///    that is only dropped has nowhere to return them: they are discarded
 ///    (debug builds print each to standard error); nothing panics.
@@ -539,14 +558,40 @@ macro_rules! sync_close_api {
 /// stack.callback(|| println!("{}", stack.len())); // `stack` dropped while borrowed
 /// ```
 ///
+/// 8. **A failed cleanup is an error for the ones after it**: entries that
+///    run after a `try_callback` or an [`ExitContext::exit`] returned `Err`
+///    see [`Outcome::Error`] (after a panic, [`Outcome::Panic`]), as Python
+///    passes a raised exception on to the `__exit__`s after it. A failed
+///    commit makes the contexts entered before it roll back:
+///
+/// ```
+/// use exitstack::{ExitStack, Outcome};
+/// let seen = std::cell::Cell::new(None);
+/// let mut stack = ExitStack::new();
+/// stack.push(|outcome| seen.set(Some(outcome))); // e.g. the first transaction
+/// stack.try_callback(|| Err("the second commit failed"));
+/// assert!(stack.close().is_err());
+/// assert_eq!(seen.get(), Some(Outcome::Error)); // rolled back, not committed
+/// ```
+///
+/// 9. **Keys never name another entry**: a key is refused with
+///    [`CancelError::NotPending`](crate::CancelError::NotPending) once its
+///    entry ran or was cancelled, and once the stack started emptying
+///    itself — also when that was cut short (a panic caught out of
+///    `close()`, an `aclose()` future dropped or leaked part-way), so a key
+///    never cancels a newer entry that reuses its place. This does not rest
+///    on a destructor running nor on detecting unwinding.
+///
 /// Entries may borrow anything that outlives the stack (`'a`), so declare
 /// the stack after what its cleanups use. `ExitStack` is neither `Send` nor
 /// `Sync`; [`SendExitStack`] is `Send` and requires `Send` entries.
 ///
 /// Without the `std` feature there is no `catch_unwind`: a panicking entry
-/// unwinds out of `close()`, and the entries not yet run run when the stack
-/// is dropped during that unwinding (a second panic there aborts, as in any
-/// destructor); [`Outcome::Panic`] is never reported.
+/// unwinds out of `close()` (or `cancel_all()`, or the drop), and the
+/// entries not yet run still run during that unwinding, each exactly once,
+/// seeing [`Outcome::Panic`] (a second panic there aborts, as in any
+/// destructor). A stack dropped by a panic of its scope cannot see it: its
+/// entries see [`Outcome::Success`].
 ///
 /// ```
 /// use exitstack::ExitStack;
