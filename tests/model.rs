@@ -1172,7 +1172,8 @@ impl Model {
     /// 8). Returns the errors in execution order, or the
     /// first panic — unless the thread was already unwinding when `close`
     /// was called: then every panic is discarded (none may leave a
-    /// destructor), the outcome stays as given, and the errors are returned.
+    /// destructor), and the errors are returned; the entries after a
+    /// discarded panic still see `Panic`.
     fn close(
         &mut self,
         entries: Vec<usize>,
@@ -1195,7 +1196,8 @@ impl Model {
                     }
                 }
                 Ok(None) => {}
-                Err(_) if unwinding => {}
+                // Discarded, but still a panic for the entries after it.
+                Err(_) if unwinding => outcome = Outcome::Panic,
                 Err(payload) => first = Some(payload),
             }
         }

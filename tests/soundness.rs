@@ -94,3 +94,78 @@ fn a_failed_async_cleanup_is_an_error_for_the_later_ones() {
     );
     assert_eq!(*seen.borrow(), [Outcome::Error, Outcome::Error]);
 }
+
+/// An `aclose` cut short (a timeout) that had seen a failure and a panic:
+/// the next `aclose` carries on from it — the entries left see the
+/// outcome reached, the error is returned, the panic resumes. Nothing the
+/// first one saw is lost. (Found by review: the second `aclose` returned
+/// `Ok(())` and the entry left saw `Success`.)
+#[test]
+fn an_interrupted_aclose_hands_its_failures_to_the_next_one() {
+    std::panic::set_hook(Box::new(|_| {}));
+    let seen = RefCell::new(Vec::new());
+    let mut stack = AsyncExitStack::new();
+    stack.push(|outcome| seen.borrow_mut().push(outcome));
+    stack.push_async_callback(async || PendingOnce(false).await);
+    stack.callback(|| panic!("a cleanup panicked"));
+    stack.try_callback(|| Err("the commit failed"));
+    {
+        let close = pin!(stack.aclose());
+        assert!(poll_once(close).is_pending(), "cut short while awaiting");
+    }
+    assert!(seen.borrow().is_empty());
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut close = pin!(stack.aclose());
+        loop {
+            if let Poll::Ready(result) = poll_once(close.as_mut()) {
+                break result;
+            }
+        }
+    }));
+    let payload = caught.expect_err("the first panic resumes");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"a cleanup panicked"));
+    assert_eq!(*seen.borrow(), [Outcome::Panic]);
+    assert!(stack.is_empty());
+}
+
+/// The same, the second close returning the error when nothing panicked.
+#[test]
+fn an_interrupted_aclose_hands_its_errors_to_the_next_one() {
+    let seen = RefCell::new(Vec::new());
+    let mut stack = AsyncExitStack::new();
+    stack.push(|outcome| seen.borrow_mut().push(outcome));
+    stack.push_async_callback(async || PendingOnce(false).await);
+    stack.try_callback(|| Err("the commit failed"));
+    {
+        let close = pin!(stack.aclose());
+        assert!(poll_once(close).is_pending());
+    }
+    let mut close = pin!(stack.aclose());
+    let result = loop {
+        if let Poll::Ready(result) = poll_once(close.as_mut()) {
+            break result;
+        }
+    };
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "cleanup failed: the commit failed"
+    );
+    assert_eq!(*seen.borrow(), [Outcome::Error]);
+}
+
+/// A stack dropped after an interrupted `aclose`: the entries left run with
+/// the outcome reached.
+#[test]
+fn a_stack_dropped_after_an_interrupted_aclose_keeps_its_outcome() {
+    let seen = RefCell::new(Vec::new());
+    let mut stack = AsyncExitStack::new();
+    stack.push(|outcome| seen.borrow_mut().push(outcome));
+    stack.push_async_callback(async || PendingOnce(false).await);
+    stack.try_callback(|| Err("the commit failed"));
+    {
+        let close = pin!(stack.aclose());
+        assert!(poll_once(close).is_pending());
+    }
+    drop(stack);
+    assert_eq!(*seen.borrow(), [Outcome::Error]);
+}

@@ -206,78 +206,184 @@ impl<F: Future> Future for AssertSend<F> {
     }
 }
 
-/// What running the entries produced.
-struct Report {
+/// What closing a stack has seen so far: the outcome the next entries see,
+/// the errors in the order they happened, the first panic. When an `aclose`
+/// is cut short (its future dropped part-way), the stack keeps it, and the
+/// next `aclose` — or the stack's drop — carries on from it: nothing an
+/// interrupted `aclose` saw is lost.
+pub(crate) struct Progress {
+    outcome: Outcome,
     errors: Vec<BoxError>,
     panic: Option<Payload>,
 }
 
-/// Runs and awaits every pending entry, last registered first, each exactly
-/// once, each under `catch_unwind`; entries after a panic see
-/// [`Outcome::Panic`] — unless `discard_panics` (the caller runs while
-/// another panic unwinds, and no second one may leave it): then every panic
-/// is discarded at once and does not change the outcome. An entry is taken
-/// out of the stack before it starts, so if this future is dropped part-way,
-/// the entry in progress is dropped with it and the entries not reached stay
-/// registered (their keys retired: see `RawStack::take`). Entries after one
-/// that failed see [`Outcome::Error`] (policy 8).
-async fn run_all(raw: &mut RawStack<'_>, mut outcome: Outcome, discard_panics: bool) -> Report {
-    let raw = &*raw;
-    let mut errors = Vec::new();
-    let failed = |outcome: &mut Outcome| {
-        if *outcome == Outcome::Success {
-            *outcome = Outcome::Error;
+impl Progress {
+    /// A new close with `outcome`, or the one an interrupted close left
+    /// (its outcome made no better by the new one's: `Panic` over `Error`
+    /// over `Success`).
+    fn resume(carried: Option<Box<Progress>>, outcome: Outcome) -> Progress {
+        match carried {
+            None => Progress {
+                outcome,
+                errors: Vec::new(),
+                panic: None,
+            },
+            Some(carried) => {
+                let mut progress = *carried;
+                progress.outcome = match (progress.outcome, outcome) {
+                    (Outcome::Panic, _) | (_, Outcome::Panic) => Outcome::Panic,
+                    (Outcome::Error, _) | (_, Outcome::Error) => Outcome::Error,
+                    _ => Outcome::Success,
+                };
+                progress
+            }
         }
-    };
-    let mut panic = None;
-    let mut record = |payload: Payload, outcome: &mut Outcome| {
-        if discard_panics {
-            discard(payload);
-            return;
+    }
+
+    /// An entry failed: the ones after it see `Error` (policy 8).
+    fn failed(&mut self, error: BoxError) {
+        self.errors.push(error);
+        if self.outcome == Outcome::Success {
+            self.outcome = Outcome::Error;
         }
-        *outcome = Outcome::Panic;
-        if panic.is_none() {
-            panic = Some(payload);
+    }
+
+    /// An entry panicked: the ones after it see `Panic`; the first payload
+    /// is kept (policy 3).
+    fn panicked(&mut self, payload: Payload) {
+        self.outcome = Outcome::Panic;
+        if self.panic.is_none() {
+            self.panic = Some(payload);
         } else {
             discard(payload);
         }
+    }
+
+    /// The end of a close: resumes the first panic — or, if the thread is
+    /// unwinding now (the close was polled from a destructor during a
+    /// panic), discards it, since a panic escaping there would abort — else
+    /// returns the errors.
+    fn finish(self) -> Result<(), CleanupError> {
+        if let Some(payload) = self.panic {
+            if std::thread::panicking() {
+                discard(payload);
+            } else {
+                resume_unwind(payload);
+            }
+        }
+        CleanupError::from_errors(self.errors).map_or(Ok(()), Err)
+    }
+
+    /// The end of a stack dropped after an interrupted close: the entries
+    /// left run now (the synchronous ones; the asynchronous ones are dropped
+    /// unrun, as on any drop), with the outcome reached; the errors are
+    /// discarded by the dropped-stack policy, and the first panic resumes
+    /// unless the thread is unwinding.
+    fn finish_dropped(mut self, raw: &mut RawStack<'_>) {
+        let outcome = self.outcome;
+        match catch_unwind(AssertUnwindSafe(|| raw.close_with(outcome))) {
+            Ok(Ok(())) => {}
+            Ok(Err(errors)) => self.errors.extend(errors.into_errors()),
+            Err(payload) => self.panicked(payload),
+        }
+        let errors = core::mem::take(&mut self.errors);
+        if !errors.is_empty() {
+            crate::raw::discard_errors(
+                errors,
+                "AsyncExitStack dropped after an interrupted aclose()",
+            );
+        }
+        if let Some(payload) = self.panic {
+            if std::thread::panicking() {
+                discard(payload);
+            } else {
+                resume_unwind(payload);
+            }
+        }
+    }
+}
+
+/// An `aclose` in progress, and its drop guard: if the `aclose` future is
+/// dropped part-way, the entry being awaited is dropped (a panic there is
+/// caught: the future may be dropped while a panic unwinds) and the
+/// progress is left to the stack. If the future is leaked, so is all this:
+/// nothing is freed, and the entries not reached stay registered.
+struct Running<'c> {
+    carried: &'c mut Option<Box<Progress>>,
+    progress: Option<Progress>,
+    current: Option<ErasedFuture>,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let Some(mut progress) = self.progress.take() else {
+            return;
+        };
+        if let Some(future) = self.current.take() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
+                progress.panicked(payload);
+            }
+        }
+        *self.carried = Some(Box::new(progress));
+    }
+}
+
+/// Runs and awaits every pending entry, last registered first, each exactly
+/// once, each under `catch_unwind`; entries after a panic see
+/// [`Outcome::Panic`], after a failure [`Outcome::Error`]. Starts from
+/// what an interrupted close left in `carried`. An entry is taken out of
+/// the stack before it starts, so if this future is dropped part-way, the
+/// entry in progress is dropped with it, the entries not reached stay
+/// registered (their keys retired: see `RawStack::take`), and the progress
+/// goes back to `carried`.
+async fn run_all(
+    raw: &RawStack<'_>,
+    carried: &mut Option<Box<Progress>>,
+    outcome: Outcome,
+) -> Progress {
+    let progress = Progress::resume(carried.take(), outcome);
+    let mut run = Running {
+        carried,
+        progress: Some(progress),
+        current: None,
     };
     while let Some(entry) = raw.take() {
+        let progress = run.progress.as_mut().expect("taken only at the end");
+        let outcome = progress.outcome;
         if !entry.is_async() {
+            let mut errors = Vec::new();
             // SAFETY: `run_all` holds the stack exclusively: nothing is
             // registered between `take` and here.
-            let ran = catch_unwind(AssertUnwindSafe(|| unsafe {
+            match catch_unwind(AssertUnwindSafe(|| unsafe {
                 entry.run(outcome, &mut errors)
-            }));
-            match ran {
-                Ok(false) => {}
-                Ok(true) => failed(&mut outcome),
-                Err(payload) => record(payload, &mut outcome),
+            })) {
+                Ok(_) => errors.into_iter().for_each(|error| progress.failed(error)),
+                Err(payload) => progress.panicked(payload),
             }
             continue;
         }
         // SAFETY: as above; the entry is asynchronous.
-        let mut future = match catch_unwind(AssertUnwindSafe(|| unsafe { entry.start(outcome) })) {
-            Ok(future) => future,
+        match catch_unwind(AssertUnwindSafe(|| unsafe { entry.start(outcome) })) {
+            Ok(future) => run.current = Some(future),
             Err(payload) => {
-                record(payload, &mut outcome);
+                progress.panicked(payload);
                 continue;
             }
-        };
-        match CatchUnwind(&mut future).await {
+        }
+        let polled = CatchUnwind(run.current.as_mut().expect("just set")).await;
+        let progress = run.progress.as_mut().expect("taken only at the end");
+        match polled {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                errors.push(error);
-                failed(&mut outcome);
-            }
-            Err(payload) => record(payload, &mut outcome),
+            Ok(Err(error)) => progress.failed(error),
+            Err(payload) => progress.panicked(payload),
         }
         // Dropping the future runs what it still holds, which may panic too.
+        let future = run.current.take();
         if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
-            record(payload, &mut outcome);
+            progress.panicked(payload);
         }
     }
-    Report { errors, panic }
+    run.progress.take().expect("taken only here")
 }
 
 /// Generates the asynchronous half of the API of an asynchronous stack.
@@ -285,6 +391,24 @@ async fn run_all(raw: &mut RawStack<'_>, mut outcome: Outcome, discard_panics: b
 /// `AssertSend`, applied to the `aclose` future.
 macro_rules! async_stack_api {
     ($Stack:ident, [$($Send:tt)*], [$($wrap:tt)*]) => {
+        impl<'a> $Stack<'a> {
+            #[inline]
+            fn from_raw(raw: RawStack<'a>) -> Self {
+                $Stack { raw, carried: None }
+            }
+        }
+
+        impl Drop for $Stack<'_> {
+            /// Runs the synchronous entries (the asynchronous ones are
+            /// dropped unrun); after an interrupted `aclose`, with what it
+            /// had seen (see [`Progress::finish_dropped`]).
+            fn drop(&mut self) {
+                if let Some(progress) = self.carried.take() {
+                    progress.finish_dropped(&mut self.raw);
+                }
+            }
+        }
+
         impl<'a> $Stack<'a> {
             /// Registers a closure that returns a future, awaited at
             /// [`aclose`](Self::aclose) whatever the outcome (Python's
@@ -417,9 +541,16 @@ macro_rules! async_stack_api {
             /// **Cancellation.** If this future is dropped part-way (a
             /// timeout, `select!`), the entry being awaited is dropped with
             /// it, and the entries not reached stay registered: a later
-            /// `aclose` resumes with them. No entry ever runs twice. Keys
-            /// issued before the interrupted `aclose` are then refused by
-            /// [`cancel`](Self::cancel) (`NotPending`).
+            /// `aclose` resumes with them, from where the interrupted one
+            /// was — its entries see the outcome reached (`Error` after a
+            /// failure, `Panic` after a panic), it returns the errors seen
+            /// before the interruption too, and resumes the first panic. A
+            /// stack dropped instead runs its synchronous entries with that
+            /// outcome and reports the errors like any dropped stack. No
+            /// entry ever runs twice. Keys issued before the interrupted
+            /// `aclose` are refused by [`cancel`](Self::cancel)
+            /// (`NotPending`). A leaked (`mem::forget`) `aclose` future
+            /// leaks the entry it was awaiting and what it had seen.
             ///
             /// # Errors
             ///
@@ -448,12 +579,7 @@ macro_rules! async_stack_api {
             ///
             /// As [`aclose`](Self::aclose).
             pub async fn aclose_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-                let unwinding = std::thread::panicking();
-                let report = $($wrap)*(run_all(&mut self.raw, outcome, unwinding)).await;
-                if let Some(payload) = report.panic {
-                    resume_unwind(payload);
-                }
-                CleanupError::from_errors(report.errors).map_or(Ok(()), Err)
+                $($wrap)*(run_all(&self.raw, &mut self.carried, outcome)).await.finish()
             }
 
             /// Runs the async closure `body` with a fresh stack, then closes
@@ -512,10 +638,10 @@ macro_rules! async_stack_api {
                     result.is_err(),
                     matches!(result, Ok(Err(_))),
                 );
-                let report =
-                    $($wrap)*(run_all(&mut stack.raw, outcome, std::thread::panicking())).await;
-                let result = crate::ending::first_panic_wins(result, report.panic);
-                let errors = CleanupError::from_errors(report.errors);
+                let progress =
+                    $($wrap)*(run_all(&stack.raw, &mut stack.carried, outcome)).await;
+                let result = crate::ending::first_panic_wins(result, progress.panic);
+                let errors = CleanupError::from_errors(progress.errors);
                 crate::ending::body_error_first(result, errors, E::from)
             }
         }
@@ -540,7 +666,8 @@ macro_rules! async_stack_api {
 /// collected in execution order. And:
 ///
 /// * **Cancellation**: an `aclose()` future dropped part-way leaves the
-///   entries it had not reached registered; a later `aclose()` resumes.
+///   entries it had not reached registered; a later `aclose()` resumes, and
+///   reports what the interrupted one saw (errors, panic, outcome).
 /// * **Dropped without `aclose()`**: the synchronous entries run, in order;
 ///   the asynchronous ones cannot be awaited by a destructor, so they are
 ///   dropped without running (debug builds say so on standard error). Never
@@ -568,6 +695,8 @@ macro_rules! async_stack_api {
 /// ```
 pub struct AsyncExitStack<'a> {
     raw: RawStack<'a>,
+    /// What an `aclose` cut short had seen (see [`Progress`]).
+    carried: Option<Box<Progress>>,
 }
 
 crate::stack::stack_api!(
@@ -596,6 +725,8 @@ async_stack_api!(AsyncExitStack, [], []);
 /// ```
 pub struct SendAsyncExitStack<'a> {
     raw: RawStack<'a>,
+    /// What an `aclose` cut short had seen (see [`Progress`]).
+    carried: Option<Box<Progress>>,
 }
 
 crate::stack::stack_api!(
@@ -626,6 +757,7 @@ impl<'a> From<SendAsyncExitStack<'a>> for AsyncExitStack<'a> {
     fn from(mut stack: SendAsyncExitStack<'a>) -> Self {
         AsyncExitStack {
             raw: stack.raw.take_all(),
+            carried: stack.carried.take(),
         }
     }
 }
@@ -641,8 +773,6 @@ impl<'a> From<crate::ExitStack<'a>> for AsyncExitStack<'a> {
     /// assert_eq!(stack.len(), 1);
     /// ```
     fn from(mut stack: crate::ExitStack<'a>) -> Self {
-        AsyncExitStack {
-            raw: stack.raw.take_all(),
-        }
+        AsyncExitStack::from_raw(stack.raw.take_all())
     }
 }

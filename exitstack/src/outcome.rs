@@ -9,9 +9,10 @@ use core::fmt;
 ///   sees `Success` when its own scope ends normally.
 /// * `Error` is never guessed: it comes from an observed `Err` — the closure
 ///   of [`ExitStack::scope`](crate::ExitStack::scope) returning one, a function
-///   under `#[exitstack::scope]` returning one, or a caller saying so with
+///   under `#[exitstack::scope]` returning one, a caller saying so with
 ///   [`ExitStack::close_with`](crate::ExitStack::close_with) or
-///   [`Scope::mark_error`](crate::Scope::mark_error).
+///   [`Scope::mark_error`](crate::Scope::mark_error) — or from a cleanup of
+///   the same stack that ran before and failed (policy 8).
 ///
 /// # Limits
 ///
@@ -22,6 +23,11 @@ use core::fmt;
 ///   sees `Success`: stable Rust exposes no panic count, so the new panic
 ///   cannot be told from the old one. (Entries of a stack that run after one
 ///   of its own entries panicked do see `Panic`: the stack saw it.)
+/// * **Moved to another thread.** The baseline is the thread's that made the
+///   stack or guard: a `SendExitStack` made during unwinding and moved to
+///   another thread sees `Success` even if a panic of that thread unwinds
+///   it; one made normally and dropped by a destructor that runs during
+///   another thread's unwinding sees `Panic`.
 /// * **Without `std`** no panic can be detected: guards and stacks dropped
 ///   by a panic see `Success`; only the entries of a stack that run after
 ///   one of its own entries panicked see `Panic`.

@@ -129,7 +129,7 @@ macro_rules! stack_api {
             #[must_use]
             #[inline]
             pub fn new() -> Self {
-                $Stack { raw: $crate::raw::RawStack::new() }
+                Self::from_raw($crate::raw::RawStack::new())
             }
 
             /// Registers `f` to run at exit, whatever the outcome.
@@ -150,10 +150,11 @@ macro_rules! stack_api {
             /// Registers an exit callback that receives the [`Outcome`]
             /// (Python's `push`).
             ///
-            /// `Outcome::Error` is only seen through [`scope`](Self::scope),
-            /// `close_with` (`aclose_with`), or `#[exitstack::scope]`: a
-            /// stack dropped on an early `return Err(..)` or `?` cannot tell
-            /// that from success.
+            /// `Outcome::Error` for the scope's own errors is only seen
+            /// through [`scope`](Self::scope), `close_with` (`aclose_with`),
+            /// or `#[exitstack::scope]`: a stack dropped on an early
+            /// `return Err(..)` or `?` cannot tell that from success. (It is
+            /// also seen after a cleanup of the stack failed: policy 8.)
             ///
             /// ```
             /// use exitstack::Outcome;
@@ -287,6 +288,14 @@ macro_rules! stack_api {
             /// their keys along). Nothing changes in either case, and the key
             /// stays usable, e.g. on the right stack.
             ///
+            /// # Panics
+            ///
+            /// If dropping what the closure captured panics: the entry is
+            /// cancelled all the same (it is gone from the stack). Called
+            /// while the thread is already unwinding (from a destructor),
+            /// that panic is discarded instead, since escaping there would
+            /// abort the process.
+            ///
             /// ```
             /// let log = std::sync::Mutex::new(Vec::new());
             #[doc = concat!("let stack = exitstack::", stringify!($Stack), "::new();")]
@@ -363,7 +372,7 @@ macro_rules! stack_api {
             /// ```
             #[must_use = "dropping the returned stack runs the cleanups at once"]
             pub fn pop_all(&mut self) -> Self {
-                $Stack { raw: self.raw.take_all() }
+                Self::from_raw(self.raw.take_all())
             }
 
             /// How many entries are pending (registered, neither run nor
@@ -541,8 +550,8 @@ macro_rules! sync_close_api {
 ///    runs during a panic) catches every entry's panic, discards it and
 ///    returns the errors: it never throws a second panic out of a
 ///    destructor; nor do `cancel` and `cancel_all` when a captured value's
-///    `Drop` panics there. A discarded panic does not change how the scope
-///    ends, so the entries after it see the same outcome.
+///    `Drop` panics there. A discarded panic is still a panic of the scope:
+///    the entries after it see [`Outcome::Panic`].
 /// 4. **Errors**: `close()` returns every error in execution order. A stack
 ///    that is only dropped has nowhere to return them: they are discarded
 ///    (debug builds print each to standard error); nothing panics.
@@ -614,6 +623,13 @@ pub struct ExitStack<'a> {
 stack_api!(ExitStack, [], close: "stack.close()", prelude: "#");
 sync_close_api!(ExitStack);
 
+impl<'a> ExitStack<'a> {
+    #[inline]
+    pub(crate) fn from_raw(raw: RawStack<'a>) -> Self {
+        ExitStack { raw }
+    }
+}
+
 /// An [`ExitStack`] that can be sent to another thread: every entry must be
 /// `Send`, and so is the stack.
 ///
@@ -643,6 +659,13 @@ pub struct SendExitStack<'a> {
 
 stack_api!(SendExitStack, [Send+], close: "stack.close()", prelude: "#");
 sync_close_api!(SendExitStack);
+
+impl<'a> SendExitStack<'a> {
+    #[inline]
+    fn from_raw(raw: RawStack<'a>) -> Self {
+        SendExitStack { raw }
+    }
+}
 
 // SAFETY: `RawStack` is `!Send` only because it stores type-erased entries
 // behind raw pointers (in place, or boxed, and its chunks). Every entry of a

@@ -141,8 +141,9 @@ impl RawStack<'_> {
 
     /// Empties the stack while the thread unwinds: nothing may escape, so
     /// with `std` every entry runs under `catch_unwind` and its panic is
-    /// discarded. Returns the errors. The panics are discarded, so they do
-    /// not change how the scope ends; errors do (policy 8).
+    /// discarded. Returns the errors. The entries after one that panicked
+    /// see [`Outcome::Panic`] (policy 3), after one that failed
+    /// [`Outcome::Error`] (policy 8), as in [`RawStack::drain`].
     ///
     /// Without `std` nothing can be caught: a second panic aborts, as in any
     /// destructor (this runs only from [`Interrupted`]'s `drop` then).
@@ -153,15 +154,16 @@ impl RawStack<'_> {
             // exactly once.
             let each = |errors: &mut Vec<BoxError>| unsafe { handle(vtable, data, action, errors) };
             #[cfg(feature = "std")]
-            let failed =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| each(&mut errors)))
-                    .unwrap_or_else(|payload| {
-                        crate::unwind::discard(payload);
-                        false
-                    });
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| each(&mut errors))) {
+                Ok(false) => {}
+                Ok(true) => action = action.after_failure(),
+                Err(payload) => {
+                    crate::unwind::discard(payload);
+                    action = action.after_panic();
+                }
+            }
             #[cfg(not(feature = "std"))]
-            let failed = each(&mut errors);
-            if failed {
+            if each(&mut errors) {
                 action = action.after_failure();
             }
         }
@@ -262,7 +264,7 @@ impl Drop for RawStack<'_> {
 /// often runs while a panic unwinds, where a second one would abort: each
 /// is called under `catch_unwind`, and such a panic is discarded.
 #[cold]
-pub(super) fn discard_errors(errors: Vec<BoxError>, why: &str) {
+pub(crate) fn discard_errors(errors: Vec<BoxError>, why: &str) {
     #[cfg(all(feature = "std", debug_assertions))]
     for error in &errors {
         use std::io::Write as _;

@@ -29,6 +29,8 @@ use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
+#[cfg(feature = "std")]
+pub(crate) use self::drain::discard_errors;
 pub use self::keys::EntryKey;
 use self::slots::{Chunks, INLINE, Slot};
 use self::vtable::Erased;
