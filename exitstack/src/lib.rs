@@ -143,6 +143,7 @@ mod raw;
 #[cfg(feature = "alloc")]
 mod stack;
 mod unwind;
+mod value_guard;
 
 #[cfg(feature = "std")]
 pub use async_stack::{AsyncExitContext, AsyncExitStack, SendAsyncExitStack};
@@ -154,6 +155,12 @@ pub use outcome::{Outcome, When};
 pub use raw::EntryKey;
 #[cfg(feature = "alloc")]
 pub use stack::{ExitContext, ExitStack, SendExitStack};
+pub use value_guard::{
+    Always, Conditional, ScopeGuard, Strategy, WithOutcome, guard, guard_on_error,
+    guard_on_failure, guard_with_outcome,
+};
+#[cfg(feature = "std")]
+pub use value_guard::{OnSuccess, OnUnwind, guard_on_success, guard_on_unwind};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]
