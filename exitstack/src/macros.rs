@@ -106,6 +106,15 @@
 macro_rules! defer {
     // Not public API: what `#[exitstack::scope]` rewrites `defer!` to, tying
     // the guard to the function's `Scope` local.
+    (@scoped $scope:ident, $when:path => $value:ident => $($body:tt)*) => {
+        #[allow(unused_mut, reason = "the body may only read the value")]
+        let mut $value = $crate::ScopeGuard::scoped(
+            &$scope,
+            $when,
+            $value,
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
+        );
+    };
     (@scoped $scope:ident, $when:path => $($body:tt)*) => {
         let __exitstack_guard = $crate::__private::Guard::scoped(&$scope, $when, |_| { $($body)* });
     };
@@ -134,6 +143,23 @@ macro_rules! defer {
                  cannot await"
             )
         }
+    };
+    (always: $value:ident => $($body:tt)*) => {
+        $crate::defer!($value => $($body)*);
+    };
+    (on_success: $value:ident => $($body:tt)*) => {
+        #[allow(unused_mut, reason = "the body may only read the value")]
+        let mut $value = $crate::guard_on_success(
+            $value,
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
+        );
+    };
+    (on_panic: $value:ident => $($body:tt)*) => {
+        #[allow(unused_mut, reason = "the body may only read the value")]
+        let mut $value = $crate::guard_on_unwind(
+            $value,
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
+        );
     };
     (always: $($body:tt)*) => {
         let __exitstack_guard = $crate::__private::Defer::new(|| { $($body)* });
@@ -169,6 +195,13 @@ macro_rules! defer {
                 "`: expected `always`, `on_success`, `on_panic`, `on_error` or `on_failure`"
             )
         }
+    };
+    ($value:ident => $($body:tt)*) => {
+        #[allow(unused_mut, reason = "the body may only read the value")]
+        let mut $value = $crate::guard(
+            $value,
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
+        );
     };
     ($($body:tt)*) => {
         let __exitstack_guard = $crate::__private::Defer::new(|| { $($body)* });
