@@ -147,7 +147,7 @@ const FORMS: &[(&str, Form)] = &[
         form_scopeguard_guard_on_success(c);
     }),
     ("value_guard_on_success", |c, _| {
-        form_value_guard_on_success(c)
+        form_value_guard_on_success(c);
     }),
     ("cleanup_attribute", |c, _| form_cleanup_attribute(c)),
     ("cleanup_macro", |c, _| form_cleanup_macro(c)),
