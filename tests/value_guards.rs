@@ -932,3 +932,35 @@ fn pop_all_cancels_a_value_form() {
     with_pop_all(true, &log).unwrap_err();
     assert_eq!(*log.borrow(), [r#"delete ["volume"]"#]);
 }
+
+#[exitstack::scope]
+async fn in_an_async_scope(fail: bool, log: &RefCell<Vec<String>>) -> Result<(), String> {
+    let sent = Vec::new();
+    defer!(on_error: sent => log.borrow_mut().push(format!("resend {sent:?}")));
+    sent.push("hello");
+    std::future::ready(()).await;
+    if fail {
+        return Err("connection reset".to_owned());
+    }
+    Ok(())
+}
+
+/// The value form in an `async fn` under `#[exitstack::scope]`: a
+/// synchronous cleanup, tied to the function's scope like any `defer!`.
+#[test]
+fn defer_value_form_in_an_async_scope_fn() {
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+                return value;
+            }
+        }
+    }
+    let log = RefCell::new(Vec::new());
+    block_on(in_an_async_scope(false, &log)).unwrap();
+    assert!(log.borrow().is_empty());
+    block_on(in_an_async_scope(true, &log)).unwrap_err();
+    assert_eq!(*log.borrow(), [r#"resend ["hello"]"#]);
+}
