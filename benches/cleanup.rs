@@ -66,6 +66,32 @@ fn guards(c: &mut Criterion) {
     group.bench_function("cleanup_macro", |b| {
         b.iter(|| in_scope(black_box(counter)));
     });
+    group.bench_function("scopeguard_guard", |b| {
+        b.iter(|| {
+            let _guard = scopeguard::guard(black_box(counter), bump);
+        });
+    });
+    group.bench_function("exitstack_guard", |b| {
+        b.iter(|| {
+            let _guard = exitstack::guard(black_box(counter), bump);
+        });
+    });
+    group.bench_function("defer_value_macro", |b| {
+        b.iter(|| {
+            let counter = black_box(counter);
+            defer!(counter => bump(counter));
+        });
+    });
+    group.bench_function("scopeguard_guard_on_success", |b| {
+        b.iter(|| {
+            let _guard = scopeguard::guard_on_success(black_box(counter), bump);
+        });
+    });
+    group.bench_function("exitstack_guard_on_success", |b| {
+        b.iter(|| {
+            let _guard = exitstack::guard_on_success(black_box(counter), bump);
+        });
+    });
     group.finish();
 }
 

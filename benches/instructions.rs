@@ -43,6 +43,35 @@ fn form_defer_macro(counter: &Cell<u64>) {
     defer!(bump(counter));
 }
 
+/// A value guard: the counter is the guarded value, as `HandWritten` holds
+/// it.
+#[inline(never)]
+fn form_scopeguard_guard(counter: &Cell<u64>) {
+    let _guard = scopeguard::guard(counter, bump);
+}
+
+#[inline(never)]
+fn form_value_guard(counter: &Cell<u64>) {
+    let _guard = exitstack::guard(counter, bump);
+}
+
+#[inline(never)]
+fn form_defer_value_macro(counter: &Cell<u64>) {
+    defer!(counter => bump(counter));
+}
+
+#[inline(never)]
+fn form_scopeguard_guard_on_success(counter: &Cell<u64>) {
+    let _guard = scopeguard::guard_on_success(counter, bump);
+}
+
+/// Reads the panic state when made and when dropped (scopeguard#43);
+/// scopeguard's reads it once, when dropped.
+#[inline(never)]
+fn form_value_guard_on_success(counter: &Cell<u64>) {
+    let _guard = exitstack::guard_on_success(counter, bump);
+}
+
 #[inline(never)]
 fn form_cleanup_attribute(counter: &Cell<u64>) {
     #[cleanup]
@@ -111,6 +140,15 @@ const FORMS: &[(&str, Form)] = &[
     ("hand_written", |c, _| form_hand_written(c)),
     ("scopeguard_defer", |c, _| form_scopeguard_defer(c)),
     ("defer_macro", |c, _| form_defer_macro(c)),
+    ("scopeguard_guard", |c, _| form_scopeguard_guard(c)),
+    ("value_guard", |c, _| form_value_guard(c)),
+    ("defer_value_macro", |c, _| form_defer_value_macro(c)),
+    ("scopeguard_guard_on_success", |c, _| {
+        form_scopeguard_guard_on_success(c);
+    }),
+    ("value_guard_on_success", |c, _| {
+        form_value_guard_on_success(c);
+    }),
     ("cleanup_attribute", |c, _| form_cleanup_attribute(c)),
     ("cleanup_macro", |c, _| form_cleanup_macro(c)),
     ("errdefer_hand_written", |c, fail| {

@@ -16,7 +16,9 @@
 //! The sections: 1 LIFO order, 2 `push` and the `Outcome`, 3 fallible
 //! cleanups and `CleanupError`, 4 `enter_context`, 5 `ExitContext` and
 //! `ExitStack::scope`, 6 a panicking cleanup, 7 `pop_all`, 8 `cancel` and
-//! `cancel_all`, 9 `Guard` and `When`, 10 `SendExitStack` on another thread.
+//! `cancel_all`, 9 `Guard` and `When`, 10 `SendExitStack` on another thread,
+//! 11 `defer!`, 12 `#[cleanup]`, 13 `#[exitstack::scope]`, 14 value guards
+//! (scopeguard's `guard`) and `defer!(v => ..)`.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -77,6 +79,11 @@ fn main() {
         let result = provision(fail);
         println!("   -> {result:?}");
     }
+    section(
+        14,
+        "value guards: `guard(value, ..)` owns a value, the cleanup sees its final state",
+    );
+    value_guards();
     println!("\n(see examples/decorator.rs for the decorator form of Python's docs)");
 }
 
@@ -447,4 +454,49 @@ fn provision(fail: bool) -> Result<&'static str, String> {
     }
     pop_all!(); // success: nothing above needs undoing
     Ok("volume ready")
+}
+
+/// scopeguard's `guard`, under its name: the guard owns the value and derefs
+/// to it, so the body keeps changing it; the cleanup gets it at the end.
+fn value_guards() {
+    {
+        let mut batch = exitstack::guard(Vec::new(), |batch| {
+            println!("   flush {batch:?}");
+        });
+        batch.push("a"); // `DerefMut`: the guard is used as the value
+        batch.push("b");
+        println!("   the body queued {} writes", batch.len());
+    }
+
+    println!("   `ScopeGuard::into_inner` defuses it and hands the value back:");
+    let draft = exitstack::guard(String::from("draft"), |d| println!("   not printed: {d}"));
+    let kept = exitstack::ScopeGuard::into_inner(draft);
+    println!("   kept {kept:?}, nothing ran");
+
+    println!("   `defer!(v => ..)`: declared up front, sees the final value:");
+    {
+        let steps = Vec::new();
+        exitstack::defer!(steps => println!("   done after {steps:?}"));
+        steps.push("connect"); // a plain `defer!` would make this E0502
+        steps.push("send");
+    }
+
+    println!("   with a Scope, a value guard can also undo on an Err:");
+    for input in ["1 2", "1 two"] {
+        println!("   parse_all({input:?}):");
+        let result = parse_all(input);
+        println!("   -> {result:?}");
+    }
+}
+
+/// Parses numbers; on an error, reports what it had parsed before it.
+fn parse_all(input: &str) -> Result<Vec<i32>, ParseIntError> {
+    let scope = Scope::new();
+    let mut parsed = exitstack::guard_on_error(&scope, Vec::new(), |parsed| {
+        println!("   on_error: discard {parsed:?}");
+    });
+    for word in input.split(' ') {
+        parsed.push(scope.check(word.parse())?);
+    }
+    Ok(exitstack::ScopeGuard::into_inner(parsed))
 }

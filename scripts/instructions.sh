@@ -22,6 +22,8 @@ empty_returning=$(total empty_returning)
 echo "| form | instructions per call, beyond an empty function |"
 echo "|---|---|"
 for form in hand_written scopeguard_defer defer_macro cleanup_attribute cleanup_macro \
+    scopeguard_guard value_guard defer_value_macro \
+    scopeguard_guard_on_success value_guard_on_success \
     errdefer_hand_written errdefer_scope; do
     case $form in errdefer_*) base=$empty_returning ;; *) base=$empty ;; esac
     printf '| `%s` | %s |\n' "$form" "$(python3 -c "print(f'{($(total "$form") - $base) / $calls:.2f}')")"

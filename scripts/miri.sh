@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 #   PROPTEST_CASES=200 scripts/miri.sh
 export MIRIFLAGS="${MIRIFLAGS:-}${PROPTEST_CASES:+ -Zmiri-env-forward=PROPTEST_CASES}"
 tests=(
-    stack_policies storage guards alloc_count lints soundness
+    stack_policies storage guards value_guards alloc_count lints soundness
     macros_defer macros_cleanup macros_scope macros_async
     model verify_edges
 )

@@ -32,6 +32,25 @@ fn defer_forms(log: &Log) {
     exitstack::defer!(push(log, "qualified"));
 }
 
+/// `defer!(v => ..)` in every form outside a scope, with a body that only
+/// reads the value, one that mutates it, and one that consumes it.
+fn value_forms(log: &Log) -> usize {
+    let read = vec![1_u8];
+    let mutated = String::new();
+    let consumed = vec!["consumed"];
+    let unused = 0_u8;
+    defer!(read => push(log, if read.is_empty() { "empty" } else { "read" }));
+    defer!(always: mutated => {
+        mutated.push('!');
+        assert!(!mutated.is_empty());
+    });
+    defer!(on_success: consumed => log.borrow_mut().extend(consumed));
+    defer!(on_panic: unused => push(log, "unused"));
+    exitstack::defer!(unused => assert_eq!(*unused, 0));
+    mutated.push('a');
+    read.len() + mutated.len()
+}
+
 /// `#[cleanup]` in every form, outside a scope.
 fn cleanup_forms(log: &Log) {
     let counter = Cell::new(0);
@@ -93,6 +112,11 @@ fn scope_forms(log: &Log, choice: u8) -> Result<u8, Failed> {
     defer!(on_error: push(log, "on error"));
     defer!(on_failure: push(log, "on failure"));
     defer!(on_success: push(log, "on success"));
+    let value = 0_u8;
+    defer!(value => assert_eq!(value, 0));
+    defer!(on_error: value => assert!(*value < 1));
+    defer!(on_failure: value => drop(value));
+    defer!(on_success: value => push(log, if ***value == 0 { "zero" } else { "other" }));
     let guard = cleanup!(push(log, "cleanup!"));
     let _always = cleanup!(always: push(log, "always"));
     let _on_success = cleanup!(on_success: push(log, "on success"));
@@ -248,6 +272,7 @@ impl Service {
 fn every_form_compiles_and_runs() {
     let log = Log::default();
     defer_forms(&log);
+    assert_eq!(value_forms(&log), 2);
     cleanup_forms(&log);
     assert_eq!(stack_forms(&log), 3);
     for choice in 0..=7 {

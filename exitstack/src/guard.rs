@@ -11,10 +11,11 @@ use crate::{Outcome, When};
 /// Runs a closure when dropped, whatever the outcome: the guard behind
 /// [`defer!`](crate::defer).
 ///
-/// Like `scopeguard::guard((), |_| ...)`, with two differences: a panic from
-/// the closure while the thread is already unwinding is discarded instead of
-/// aborting the process, and the guard can be [cancelled](Defer::cancel) or
-/// [run early](Defer::run).
+/// Like `scopeguard::guard((), |_| ...)`, with two differences: with `std`, a
+/// panic from the closure while the thread is already unwinding is discarded
+/// instead of aborting the process (without `std` it aborts, as in any
+/// destructor), and the guard can be [cancelled](Defer::cancel) or [run
+/// early](Defer::run).
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -266,11 +267,80 @@ impl Scope {
 #[must_use = "a guard runs its cleanup when dropped: bound to `_` it runs at once"]
 pub struct Guard<'s, F: FnOnce(Outcome)> {
     f: ManuallyDrop<F>,
+    trigger: Trigger<'s>,
+}
+
+/// When a conditional cleanup runs, and with which outcome: the state that
+/// [`Guard`] and the conditional value guards
+/// ([`ScopeGuard::scoped`](crate::ScopeGuard::scoped) and friends) share, so
+/// that both decide the same way.
+#[derive(Clone, Copy)]
+pub(crate) struct Trigger<'s> {
     when: When,
     baseline: PanicBaseline,
     scope: Option<&'s Scope>,
     /// The scope's epoch when the guard was made (0 without a scope).
     epoch: u32,
+}
+
+impl Trigger<'static> {
+    /// Sees `Success` or `Panic` only.
+    #[inline]
+    pub(crate) fn new(when: When) -> Self {
+        Trigger {
+            when,
+            baseline: PanicBaseline::now(),
+            scope: None,
+            epoch: 0,
+        }
+    }
+}
+
+impl<'s> Trigger<'s> {
+    /// Also sees `Error` once `scope` is marked; disarmed by
+    /// [`Scope::cancel_all`].
+    #[inline]
+    pub(crate) fn scoped(scope: &'s Scope, when: When) -> Self {
+        Trigger {
+            when,
+            baseline: PanicBaseline::now(),
+            scope: Some(scope),
+            epoch: scope.epoch(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn when(&self) -> When {
+        self.when
+    }
+
+    /// The outcome the cleanup would see if its scope ended now.
+    #[inline]
+    pub(crate) fn outcome(&self) -> Outcome {
+        crate::ending::outcome(
+            self.baseline.outcome() == Outcome::Panic,
+            self.scope.is_some_and(Scope::is_error),
+        )
+    }
+
+    /// Whether [`Scope::cancel_all`] was called on its scope since it was made.
+    #[inline]
+    pub(crate) fn is_disarmed(&self) -> bool {
+        self.scope.is_some_and(|scope| scope.epoch() != self.epoch)
+    }
+
+    /// The outcome to run the cleanup with if the scope ended with
+    /// `outcome`, or `None` if it must not run.
+    #[inline]
+    pub(crate) fn fires_on(&self, outcome: Outcome) -> Option<Outcome> {
+        (self.when.matches(outcome) && !self.is_disarmed()).then_some(outcome)
+    }
+
+    /// [`fires_on`](Self::fires_on) the outcome as judged now.
+    #[inline]
+    pub(crate) fn fires(&self) -> Option<Outcome> {
+        self.fires_on(self.outcome())
+    }
 }
 
 impl<F: FnOnce(Outcome)> Guard<'static, F> {
@@ -306,10 +376,7 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
         );
         Guard {
             f: ManuallyDrop::new(f),
-            when,
-            baseline: PanicBaseline::now(),
-            scope: None,
-            epoch: 0,
+            trigger: Trigger::new(when),
         }
     }
 }
@@ -332,10 +399,7 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
     pub fn scoped(scope: &'s Scope, when: When, f: F) -> Self {
         Guard {
             f: ManuallyDrop::new(f),
-            when,
-            baseline: PanicBaseline::now(),
-            scope: Some(scope),
-            epoch: scope.epoch(),
+            trigger: Trigger::scoped(scope, when),
         }
     }
 
@@ -350,10 +414,7 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
     #[must_use]
     #[inline]
     pub fn outcome(&self) -> Outcome {
-        crate::ending::outcome(
-            self.baseline.outcome() == Outcome::Panic,
-            self.scope.is_some_and(Scope::is_error),
-        )
+        self.trigger.outcome()
     }
 
     /// Disarms the guard: the cleanup never runs, and what it captured is
@@ -386,12 +447,6 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
         (self.into_inner())(outcome);
     }
 
-    /// Whether [`Scope::cancel_all`] was called on its scope since it was made.
-    #[inline]
-    fn is_disarmed(&self) -> bool {
-        self.scope.is_some_and(|scope| scope.epoch() != self.epoch)
-    }
-
     #[inline]
     fn into_inner(self) -> F {
         let mut this = ManuallyDrop::new(self);
@@ -406,8 +461,7 @@ impl<F: FnOnce(Outcome)> Drop for Guard<'_, F> {
         // SAFETY: `drop` runs at most once and `into_inner` forgets `self`,
         // so `f` is still there and is taken once.
         let f = unsafe { ManuallyDrop::take(&mut self.f) };
-        let outcome = self.outcome();
-        if self.when.matches(outcome) && !self.is_disarmed() {
+        if let Some(outcome) = self.trigger.fires() {
             run_in_drop(move || f(outcome));
         } else {
             // Not running it still drops what it captured, which may panic.
@@ -419,7 +473,7 @@ impl<F: FnOnce(Outcome)> Drop for Guard<'_, F> {
 impl<F: FnOnce(Outcome)> fmt::Debug for Guard<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard")
-            .field("when", &self.when)
+            .field("when", &self.trigger.when())
             .field("outcome", &self.outcome())
             .finish_non_exhaustive()
     }

@@ -77,10 +77,68 @@
 //! * [`Defer`] and [`Guard`]: one cleanup each, held in a local — no
 //!   allocation, no dynamic dispatch. A `Guard` runs on the outcomes its
 //!   [`When`] names; with a [`Scope`] it also sees `Err` returns.
+//! * [`guard`], [`guard_on_success`], [`guard_on_unwind`] and
+//!   [`ScopeGuard`]: scopeguard's value guards, under its names — a guard
+//!   that owns a value, derefs to it, and hands it to the cleanup at the end
+//!   ([`ScopeGuard::into_inner`] defuses it) — plus on-error / on-failure
+//!   variants ([`guard_on_error`], [`guard_on_failure`], with a [`Scope`])
+//!   and one whose cleanup also gets the [`Outcome`]
+//!   ([`guard_with_outcome`]). `defer!(v => ..)` is the macro form: a
+//!   cleanup declared up front that sees the final value of `v`.
 //! * With the default `macros` feature: `defer!`, the decorator form
 //!   `#[cleanup] fn name() { .. }`, and `#[exitstack::scope]`, which lets
 //!   on-error cleanups see a function's `Err` returns — in an `async fn`, also
 //!   async cleanups (`defer!(async { .. })`), awaited on every return path.
+//!
+//! # Coming from scopeguard
+//!
+//! Change `scopeguard::` to `exitstack::`: the value API has the same
+//! names, signatures and behaviour on the normal path.
+//!
+//! ```
+//! // was: let mut file = scopeguard::guard(Vec::new(), |buffer| { .. });
+//! let mut buffer = exitstack::guard(Vec::new(), |buffer| assert_eq!(buffer, b"flushed"));
+//! buffer.extend_from_slice(b"flushed"); // `Deref` / `DerefMut` to the value
+//! # let defused = exitstack::guard(1, |_| unreachable!());
+//! // was: scopeguard::ScopeGuard::into_inner(guard)
+//! assert_eq!(exitstack::ScopeGuard::into_inner(defused), 1);
+//! ```
+//!
+//! | scopeguard | exitstack | difference |
+//! |---|---|---|
+//! | `defer! { .. }` (`#[macro_use(defer)]`) | [`defer!`] `{ .. }` (`use exitstack::defer;`) | a `Defer`, not a `ScopeGuard<()>`; `defer!(v => ..)` also takes a local by value and gives the body the guard |
+//! | `defer_on_success! { .. }` | `defer!(on_success: ..)` | judged from when it was made (below); in an `#[exitstack::scope]` fn an `Err` return is not a success |
+//! | `defer_on_unwind! { .. }` | `defer!(on_panic: ..)` | only a panic that started after it was made |
+//! | `guard(v, f)` | [`guard(v, f)`](guard) | none; `no_std` without `alloc` |
+//! | `guard_on_success(v, f)` | [`guard_on_success(v, f)`](guard_on_success) | judged from when it was made; needs `std` |
+//! | `guard_on_unwind(v, f)` | [`guard_on_unwind(v, f)`](guard_on_unwind) | judged from when it was made; needs `std` |
+//! | `ScopeGuard<T, F, S = Always>` | [`ScopeGuard<T, F, S = Always>`](ScopeGuard) | `Deref`, `DerefMut`, `Sync` for a closure that is not, as there; `Debug` also shows the strategy; an [`ExitContext`] too |
+//! | `ScopeGuard::into_inner(g)` | [`ScopeGuard::into_inner(g)`](ScopeGuard::into_inner) | none |
+//! | `ScopeGuard::with_strategy(v, f)` | the function that names the strategy | a strategy here is state (a panic baseline, a `Scope`), made by its function |
+//! | `Strategy`, `Always`, `OnSuccess`, `OnUnwind` | [`Strategy<T, F>`](Strategy), [`Always`], [`OnSuccess`], [`OnUnwind`]; as a value: [`When`] | `Strategy` is sealed and names the value and closure types; bound generic code with `S: Strategy<T, F>` |
+//! | — | [`guard_on_error`], [`guard_on_failure`], [`ScopeGuard::scoped`] | Zig's `errdefer` with a value: runs when a [`Scope`] saw an `Err` |
+//! | — | [`guard_with_outcome`], [`ScopeGuard::scoped_with_outcome`] | the cleanup gets the [`Outcome`] with the value |
+//! | `use_std` feature (default) | `std` feature (default) | with `default-features = false` also `macros` is off; `defer!` and `guard` still work |
+//!
+//! The differences in policy:
+//!
+//! * **A panic in the cleanup while the thread is already unwinding** is
+//!   discarded, and the first panic goes on; scopeguard aborts the process
+//!   (a panic escaping a destructor during unwinding). Outside unwinding the
+//!   panic propagates in both.
+//! * **A guard made during unwinding** (in a `Drop` that runs while a panic
+//!   unwinds) sees success when its own scope ends normally: on-success and
+//!   on-unwind guards judge a panic against the moment they were made. In
+//!   scopeguard they read `std::thread::panicking()` when dropped, so such a
+//!   guard's on-success cleanup never runs and its on-unwind cleanup always
+//!   does ([scopeguard#43]). The check costs about ten instructions more
+//!   than scopeguard's `guard_on_success`; `guard` costs the same as
+//!   scopeguard's and as a hand-written `Drop` (BENCHMARKS.md).
+//! * **Strategies are closed**: scopeguard lets you implement `Strategy`;
+//!   here its implementations are this crate's, and the outcome-aware ones
+//!   take a [`When`] and a [`Scope`].
+//!
+//! [scopeguard#43]: https://github.com/bluss/scopeguard/issues/43
 //!
 //! # Policies
 //!
@@ -101,11 +159,14 @@
 //! | `macros` | yes     | `defer!`, `#[cleanup]`, `#[exitstack::scope]` |
 //!
 //! With `default-features = false` the crate has no dependencies and is
-//! `no_std`: [`Defer`], [`Guard`], [`Scope`], [`Outcome`] and [`When`] need
-//! neither `std` nor `alloc`. Without `std`, panics cannot be detected or
-//! caught: a guard or stack dropped by a panic sees [`Outcome::Success`], and
-//! a panicking cleanup unwinds out of `close()`, `cancel_all()` or the
-//! stack's drop — but the other entries still run (or, for `cancel_all`, are
+//! `no_std`: [`Defer`], [`Guard`], [`Scope`], [`Outcome`], [`When`] and the
+//! value guards ([`guard`], [`guard_on_error`], ...) need neither `std` nor
+//! `alloc`; [`guard_on_success`] and [`guard_on_unwind`] need `std`, as in
+//! scopeguard. Without `std`, panics cannot be detected or caught: a guard
+//! or stack dropped by a panic sees [`Outcome::Success`] (and a guard's
+//! closure that panics while unwinding aborts, as in any destructor), and a
+//! panicking cleanup unwinds out of `close()`, `cancel_all()` or the stack's
+//! drop — but the other entries still run (or, for `cancel_all`, are
 //! dropped) exactly once, during that unwinding, seeing [`Outcome::Panic`]:
 //! the stack knows that one of its own entries panicked without asking the
 //! runtime. A second panic there aborts, as in any destructor. No key ever
@@ -148,6 +209,7 @@ mod raw;
 #[cfg(feature = "alloc")]
 mod stack;
 mod unwind;
+mod value_guard;
 
 #[cfg(feature = "std")]
 pub use async_stack::{AsyncExitContext, AsyncExitStack, SendAsyncExitStack};
@@ -159,6 +221,12 @@ pub use outcome::{Outcome, When};
 pub use raw::EntryKey;
 #[cfg(feature = "alloc")]
 pub use stack::{ExitContext, ExitStack, SendExitStack};
+pub use value_guard::{
+    Always, Conditional, ScopeGuard, Strategy, WithOutcome, guard, guard_on_error,
+    guard_on_failure, guard_with_outcome,
+};
+#[cfg(feature = "std")]
+pub use value_guard::{OnSuccess, OnUnwind, guard_on_success, guard_on_unwind};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]

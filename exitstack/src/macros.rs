@@ -38,6 +38,7 @@
 /// | `defer!(on_panic: body)` | by a panic that started inside it |
 /// | `defer!(on_error: body)` | only in an `#[exitstack::scope]` fn: by returning an `Err` |
 /// | `defer!(on_failure: body)` | only in an `#[exitstack::scope]` fn: by an `Err` or a panic |
+/// | `defer!(v => body)`, `defer!(on_success: v => body)`, ... | as above, and `body` sees the final value of the local `v` (see *Cleanups that see the final value* below) |
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -70,6 +71,82 @@
 /// runs when the function returns an `Err`, `on_error` and `on_failure` work,
 /// and `pop_all!()` cancels it.
 ///
+/// # Cleanups that see the final value: `defer!(v => ..)`
+///
+/// A `defer!` body borrows what it uses until the block ends, so the block
+/// cannot change it afterwards:
+///
+/// ```compile_fail,E0502
+/// use exitstack::defer;
+///
+/// let mut v = Vec::new();
+/// defer!(println!("{v:?}"));
+/// v.push(1); // error[E0502]: `v` is borrowed by the cleanup
+/// ```
+///
+/// Name a local before `=>` and the cleanup takes it instead: `v` is moved
+/// into a value guard ([`guard`]) and the name `v` is rebound to the guard,
+/// which the rest of the block uses as it used the value (it derefs to it:
+/// `v.push(..)`, `&v` and `&mut v` as arguments, `for x in &*v`). When the
+/// block ends, the body runs with `v` bound to the value as it is then,
+/// owned and mutable.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use exitstack::defer;
+///
+/// fn total(v: &[i32]) -> i32 { v.iter().sum() }
+///
+/// let printed = RefCell::new(String::new());
+/// {
+///     let v = Vec::new(); // no `mut` needed: the guard is what changes
+///     defer!(v => *printed.borrow_mut() = format!("{v:?}"));
+///     v.push(1);
+///     v.push(2);
+///     assert_eq!(total(&v), 3);
+/// }
+/// assert_eq!(*printed.borrow(), "[1, 2]");
+/// ```
+///
+/// The conditions work as above: `defer!(on_success: v => ..)`,
+/// `defer!(on_panic: v => ..)` (these two need the `std` feature, as
+/// [`guard_on_success`] does) and, in an `#[exitstack::scope]` fn,
+/// `defer!(on_error: v => ..)` and `defer!(on_failure: v => ..)`. For a
+/// field, give it a local name first; the block then uses that name:
+///
+/// ```
+/// use exitstack::defer;
+///
+/// struct Account { name: String, undone: Vec<String> }
+///
+/// impl Account {
+///     #[exitstack::scope]
+///     fn rename(&mut self, new: &str) -> Result<(), String> {
+///         let undone = &mut self.undone;
+///         let name = &mut self.name;
+///         let old = name.clone();
+///         defer!(on_error: name => {
+///             undone.push(std::mem::replace(name, old));
+///         });
+///         name.push_str(new); // `name` is the guard, over `&mut self.name`
+///         if name.len() > 8 {
+///             return Err("too long".to_owned());
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let mut account = Account { name: "ann".into(), undone: Vec::new() };
+/// account.rename("e").unwrap();
+/// assert!(account.rename("-marie-louise").is_err());
+/// assert_eq!(account.name, "anne");
+/// assert_eq!(account.undone, ["anne-marie-louise"]);
+/// ```
+///
+/// Outside the macro, [`guard`]`(&mut self.name, |name| ..)` does the same.
+/// Two value forms on one local nest: the second guard owns the first, and
+/// its body (which runs first) sees the first guard, derefing to the value.
+///
 /// # Async cleanups
 ///
 /// In an `async fn` under `#[exitstack::scope]`, `defer!` also takes one
@@ -90,8 +167,9 @@
 ///
 /// * The body is a sequence of statements of type `()`, as in a function
 ///   returning nothing; `return` in it leaves the body early.
-/// * A panic in the body while the thread is already unwinding is discarded
-///   instead of aborting the process (see [`Defer`]).
+/// * With `std`, a panic in the body while the thread is already unwinding
+///   is discarded instead of aborting the process (see [`Defer`]); without
+///   `std` it aborts, as in any destructor.
 /// * `defer!` declares a local, so it is a statement: write it where a `let`
 ///   could go.
 /// * Need the guard itself, to cancel or run it early? Use
@@ -99,6 +177,8 @@
 ///   block-local `fn`, which names it.
 ///
 /// [`Defer`]: crate::Defer
+/// [`guard`]: crate::guard
+/// [`guard_on_success`]: crate::guard_on_success
 /// [`When`]: crate::When
 /// [`Defer::new`]: crate::Defer::new
 /// [`Guard::new`]: crate::Guard::new
@@ -106,6 +186,15 @@
 macro_rules! defer {
     // Not public API: what `#[exitstack::scope]` rewrites `defer!` to, tying
     // the guard to the function's `Scope` local.
+    (@scoped $scope:ident, $when:path => $value:ident => $($body:tt)*) => {
+        #[allow(unused_mut, reason = "the body may only read the value")]
+        let mut $value = $crate::ScopeGuard::scoped(
+            &$scope,
+            $when,
+            $value,
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
+        );
+    };
     (@scoped $scope:ident, $when:path => $($body:tt)*) => {
         let __exitstack_guard = $crate::__private::Guard::scoped(&$scope, $when, |_| { $($body)* });
     };
@@ -134,6 +223,23 @@ macro_rules! defer {
                  cannot await"
             )
         }
+    };
+    (always: $value:ident => $($body:tt)*) => {
+        $crate::defer!($value => $($body)*);
+    };
+    (on_success: $value:ident => $($body:tt)*) => {
+        #[allow(unused_mut, reason = "the body may only read the value")]
+        let mut $value = $crate::guard_on_success(
+            $value,
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
+        );
+    };
+    (on_panic: $value:ident => $($body:tt)*) => {
+        #[allow(unused_mut, reason = "the body may only read the value")]
+        let mut $value = $crate::guard_on_unwind(
+            $value,
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
+        );
     };
     (always: $($body:tt)*) => {
         let __exitstack_guard = $crate::__private::Defer::new(|| { $($body)* });
@@ -169,6 +275,13 @@ macro_rules! defer {
                 "`: expected `always`, `on_success`, `on_panic`, `on_error` or `on_failure`"
             )
         }
+    };
+    ($value:ident => $($body:tt)*) => {
+        #[allow(unused_mut, reason = "the body may only read the value")]
+        let mut $value = $crate::guard(
+            $value,
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
+        );
     };
     ($($body:tt)*) => {
         let __exitstack_guard = $crate::__private::Defer::new(|| { $($body)* });
