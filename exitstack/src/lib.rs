@@ -134,6 +134,7 @@ extern crate alloc;
 mod async_stack;
 #[cfg(feature = "alloc")]
 mod error;
+mod fallible;
 mod guard;
 mod macros;
 mod outcome;
@@ -148,6 +149,7 @@ mod unwind;
 pub use async_stack::{AsyncExitContext, AsyncExitStack, SendAsyncExitStack};
 #[cfg(feature = "alloc")]
 pub use error::{BoxError, CancelError, CleanupError, Iter};
+pub use fallible::Fallible;
 pub use guard::{Defer, Guard, Scope};
 pub use outcome::{Outcome, When};
 #[cfg(feature = "alloc")]

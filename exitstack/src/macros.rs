@@ -104,22 +104,6 @@
 /// [`Guard::new`]: crate::Guard::new
 #[macro_export]
 macro_rules! defer {
-    // Not public API: what `#[exitstack::scope]` rewrites `defer!` to, tying
-    // the guard to the function's `Scope` local.
-    (@scoped $scope:ident, $when:path => $($body:tt)*) => {
-        let __exitstack_guard = $crate::__private::Guard::scoped(&$scope, $when, |_| { $($body)* });
-    };
-    // Not public API: what `#[exitstack::scope]` rewrites `defer!(async ...)`
-    // to in an `async fn`, registering the future on the function's implicit
-    // asynchronous stack.
-    (@async $stack:ident, $when:path => $future:expr) => {
-        $stack.defer($when, $future);
-    };
-    // Not public API: `defer!(async ...)` where it cannot be awaited, after
-    // `#[exitstack::scope]` reported why; the future is type-checked only.
-    (@async_inert $future:expr) => {
-        let _ = $future;
-    };
     (async $($body:tt)*) => {
         ::core::compile_error! {
             "`defer!(async ...)` works only in an `#[exitstack::scope] async fn`, which awaits \
