@@ -1,7 +1,11 @@
 //! Returned values keep their coercions under `#[exitstack::scope]`: in
 //! `return`, after a `?`, and in the tail; sync, async, and async with an
 //! async cleanup.
-#![allow(clippy::unnecessary_wraps, clippy::needless_return, reason = "the cases")]
+#![allow(
+    clippy::unnecessary_wraps,
+    clippy::needless_return,
+    reason = "the cases"
+)]
 
 use std::error::Error;
 use std::fmt::{self, Debug, Display};
@@ -22,7 +26,6 @@ impl Error for Oops {}
 fn double(x: u32) -> u32 {
     x * 2
 }
-
 
 /// One set of functions per flavour: `$($async)?` and a cleanup statement.
 macro_rules! cases {
@@ -94,7 +97,16 @@ macro_rules! cases {
     };
 }
 
-cases!(sync, [], { defer!(on_error: println!("failed")); }, { defer!(println!("done")); });
+cases!(
+    sync,
+    [],
+    {
+        defer!(on_error: println!("failed"));
+    },
+    {
+        defer!(println!("done"));
+    }
+);
 cases!(asynchronous, [async], { defer!(on_error: println!("failed")); }, { defer!(println!("done")); });
 cases!(
     async_cleanup,
@@ -119,26 +131,47 @@ fn coercions_compile_and_return_the_value() {
         assert!(sync::boxed_error(early).is_err() == early);
         assert!(block_on(asynchronous::boxed_error(early)).is_err() == early);
         assert!(block_on(async_cleanup::boxed_error(early)).is_err() == early);
-        let mut named = sync::Named { name: "db".to_owned(), values: vec![1] };
+        let mut named = sync::Named {
+            name: "db".to_owned(),
+            values: vec![1],
+        };
         assert_eq!(named.name(early).unwrap(), "db");
         named.values().unwrap().push(2);
         assert_eq!(named.values.len(), 2);
-        let mut named = async_cleanup::Named { name: "db".to_owned(), values: vec![1] };
+        let mut named = async_cleanup::Named {
+            name: "db".to_owned(),
+            values: vec![1],
+        };
         assert_eq!(block_on(named.name(early)).unwrap(), "db");
         block_on(named.values()).unwrap().push(2);
         assert_eq!(named.values.len(), 2);
-        let mut named = asynchronous::Named { name: "db".to_owned(), values: vec![] };
+        let mut named = asynchronous::Named {
+            name: "db".to_owned(),
+            values: vec![],
+        };
         assert_eq!(block_on(named.name(early)).unwrap(), "db");
         block_on(named.values()).unwrap().push(1);
         assert_eq!(named.values, [1]);
         assert_eq!(block_on(asynchronous::fn_pointer(early)).unwrap()(4), 8);
         let one_or_two = if early { 1 } else { 2 };
-        assert_eq!(block_on(asynchronous::boxed_closure(early)).unwrap()(), one_or_two);
-        assert_eq!(block_on(async_cleanup::boxed_closure(early)).unwrap()(), one_or_two);
+        assert_eq!(
+            block_on(asynchronous::boxed_closure(early)).unwrap()(),
+            one_or_two
+        );
+        assert_eq!(
+            block_on(async_cleanup::boxed_closure(early)).unwrap()(),
+            one_or_two
+        );
         assert_eq!(sync::fn_pointer(early).unwrap()(2), 4);
         assert_eq!(block_on(async_cleanup::fn_pointer(early)).unwrap()(3), 6);
-        assert_eq!(sync::boxed_closure(early).unwrap()(), if early { 1 } else { 2 });
-        assert_eq!(format!("{:?}", sync::boxed_debug(early).unwrap()), if early { "1" } else { "2" });
+        assert_eq!(
+            sync::boxed_closure(early).unwrap()(),
+            if early { 1 } else { 2 }
+        );
+        assert_eq!(
+            format!("{:?}", sync::boxed_debug(early).unwrap()),
+            if early { "1" } else { "2" }
+        );
         assert!(block_on(asynchronous::boxed_debug(early)).is_some());
         assert!(block_on(async_cleanup::boxed_debug(early)).is_some());
     }

@@ -27,7 +27,10 @@ impl Counts {
 
     /// `(on_error runs, on_success runs)`, reset.
     fn take(&self) -> (u32, u32) {
-        (self.error.swap(0, Ordering::Relaxed), self.success.swap(0, Ordering::Relaxed))
+        (
+            self.error.swap(0, Ordering::Relaxed),
+            self.success.swap(0, Ordering::Relaxed),
+        )
     }
 }
 
@@ -39,10 +42,18 @@ fn load(ok: bool) -> Result<u32, String> {
 fn assert_observed<T: Debug>(counts: &Counts, f: impl Fn(bool) -> T, is_err: impl Fn(&T) -> bool) {
     let failed = f(false);
     assert!(is_err(&failed), "{failed:?} should be an error");
-    assert_eq!(counts.take(), (1, 0), "on_error once, on_success never: {failed:?}");
+    assert_eq!(
+        counts.take(),
+        (1, 0),
+        "on_error once, on_success never: {failed:?}"
+    );
     let succeeded = f(true);
     assert!(!is_err(&succeeded), "{succeeded:?} should be a success");
-    assert_eq!(counts.take(), (0, 1), "on_success once, on_error never: {succeeded:?}");
+    assert_eq!(
+        counts.take(),
+        (0, 1),
+        "on_success once, on_error never: {succeeded:?}"
+    );
 }
 
 // anyhow's `bail!` and `ensure!`.
@@ -89,7 +100,11 @@ fn anyhow_bail_and_ensure_are_observed() {
     assert_observed(&counts, |ok| with_bail(&counts, ok), Result::is_err);
     assert_observed(&counts, |ok| with_bare_bail(&counts, ok), Result::is_err);
     assert_observed(&counts, |ok| with_ensure(&counts, ok), Result::is_err);
-    assert_observed(&counts, |ok| block_on(with_ensure_awaiting(&counts, ok)), Result::is_err);
+    assert_observed(
+        &counts,
+        |ok| block_on(with_ensure_awaiting(&counts, ok)),
+        Result::is_err,
+    );
 }
 
 // `?` and `return` inside the arguments of the standard macros.
@@ -140,7 +155,14 @@ fn in_write(counts: &Counts, ok: bool) -> Result<String, Box<dyn std::error::Err
 fn return_in_format(counts: &Counts, ok: bool) -> Result<String, String> {
     defer!(on_error: counts.error());
     defer!(on_success: counts.success());
-    Ok(format!("{}", if ok { 1 } else { return Err("early".to_owned()) }))
+    Ok(format!(
+        "{}",
+        if ok {
+            1
+        } else {
+            return Err("early".to_owned());
+        }
+    ))
 }
 
 #[test]
@@ -166,13 +188,21 @@ macro_rules! failed {
 fn braced_macro_in_tail(counts: &Counts, ok: bool) -> Result<(), String> {
     defer!(on_error: counts.error());
     defer!(on_success: counts.success());
-    if ok { Ok(()) } else { failed! {} }
+    if ok {
+        Ok(())
+    } else {
+        failed! {}
+    }
 }
 
 #[test]
 fn a_braced_macro_as_a_tail_value_is_observed() {
     let counts = Counts::default();
-    assert_observed(&counts, |ok| braced_macro_in_tail(&counts, ok), Result::is_err);
+    assert_observed(
+        &counts,
+        |ok| braced_macro_in_tail(&counts, ok),
+        Result::is_err,
+    );
 }
 
 // Labels are tracked by scope: tests/ui/pass/scope-shadowed-label.rs (rustc
@@ -251,7 +281,11 @@ fn alias(counts: &Counts, ok: bool) -> Res<u32> {
 fn io_alias(counts: &Counts, ok: bool) -> std::io::Result<()> {
     defer!(on_error: counts.error());
     defer!(on_success: counts.success());
-    if ok { Ok(()) } else { Err(std::io::Error::other("no")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("no"))
+    }
 }
 
 #[exitstack::scope]
@@ -310,7 +344,11 @@ impl LocalStore for Db {
 #[test]
 fn async_trait_methods_are_observed() {
     let counts = Counts::default();
-    assert_observed(&counts, |ok| block_on(Store::save(&Db, &counts, ok)), Result::is_err);
+    assert_observed(
+        &counts,
+        |ok| block_on(Store::save(&Db, &counts, ok)),
+        Result::is_err,
+    );
     let failed = block_on(LocalStore::save(&Db, &counts, false));
     assert!(failed.is_err());
     assert_eq!(counts.take(), (2, 0), "the sync and the async on_error");

@@ -45,6 +45,8 @@ mod observe;
 mod rewrite;
 mod scope;
 mod site;
+#[cfg(test)]
+mod snapshots;
 
 use proc_macro::TokenStream;
 

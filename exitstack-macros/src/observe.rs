@@ -43,6 +43,10 @@ pub(crate) struct Returns<'a> {
     /// be annotated with, spanned on the user's signature.
     pub(crate) ty: TokenStream,
     pub(crate) check: Check,
+    /// Whether the body declares an item named like a part of the return
+    /// type, which would shadow it inside the body: the type is then not
+    /// named there, but taken from the `Ret<R>` declared outside.
+    pub(crate) shadowed: bool,
 }
 
 impl Returns<'_> {
@@ -55,7 +59,7 @@ impl Returns<'_> {
     ///     #[allow(unreachable_code)] // <expr> may diverge
     ///     let __exitstack_returned = {
     ///         Observe(&__exitstack_value).__exitstack_observe(&__exitstack_scope);
-    ///         Returned(__exitstack_value)
+    ///         returned(__exitstack_value)
     ///     };
     ///     __exitstack_returned
     /// }
@@ -68,6 +72,13 @@ impl Returns<'_> {
         let value = Ident::new("__exitstack_value", at);
         let returned = Ident::new("__exitstack_returned", at);
         let ty = &self.ty;
+        let mut ret = self.locals.ret.clone();
+        ret.set_span(ret.span().located_at(at));
+        let bind = if self.shadowed {
+            quote_spanned!(at=> let #value = #krate::__private::typed(&#ret, #expr);)
+        } else {
+            quote_spanned!(at=> let #value: #ty = #expr;)
+        };
         let check = match self.check {
             Check::Unit => None,
             Check::Concrete => Some(quote_spanned! {at=>
@@ -78,11 +89,11 @@ impl Returns<'_> {
             }),
         };
         Expr::Verbatim(quote_spanned! {at=> {
-            let #value: #ty = #expr;
+            #bind
             #[allow(unreachable_code)]
             let #returned = {
                 #check
-                #krate::__private::Returned(#value)
+                #krate::__private::returned(#value)
             };
             #returned
         }})
@@ -95,7 +106,7 @@ impl Returns<'_> {
     /// match branch(<operand>) {
     ///     ControlFlow::Continue(__exitstack_value) => __exitstack_value,
     ///     ControlFlow::Break(__exitstack_residual) => return <observed>(
-    ///         residual::<R>(move || match __exitstack_residual? {})
+    ///         residual(&__exitstack_ret, move || match __exitstack_residual? {})
     ///     ),
     /// }
     /// ```
@@ -104,9 +115,10 @@ impl Returns<'_> {
         let krate = &crate::site::at(&self.locals.krate, at);
         let value = Ident::new("__exitstack_value", at);
         let residual = Ident::new("__exitstack_residual", at);
-        let ty = &self.ty;
+        let mut ret = self.locals.ret.clone();
+        ret.set_span(ret.span().located_at(at));
         let converted: Expr = Expr::Verbatim(quote_spanned! {at=>
-            #krate::__private::residual::<#ty>(move || match #residual #question {})
+            #krate::__private::residual(&#ret, move || match #residual #question {})
         });
         let returned = self.observed(converted);
         Expr::Verbatim(quote_spanned! {at=>
@@ -341,4 +353,46 @@ impl VisitMut for Breaks<'_> {
     }
 
     fn visit_item_mut(&mut self, _: &mut Item) {}
+}
+
+/// Whether `block` declares an item (at any depth) named like an
+/// identifier of `ty`.
+pub(crate) fn shadows(block: &Block, ty: &TokenStream) -> bool {
+    struct Items(Vec<Ident>);
+    impl VisitMut for Items {
+        fn visit_item_mut(&mut self, item: &mut Item) {
+            let ident = match item {
+                Item::Struct(item) => Some(&item.ident),
+                Item::Enum(item) => Some(&item.ident),
+                Item::Union(item) => Some(&item.ident),
+                Item::Type(item) => Some(&item.ident),
+                Item::Trait(item) => Some(&item.ident),
+                Item::Mod(item) => Some(&item.ident),
+                Item::Use(item) => {
+                    // Conservative: every identifier of the `use`.
+                    let tokens = item.tree.to_token_stream();
+                    self.0.extend(idents(tokens));
+                    None
+                }
+                _ => None,
+            };
+            self.0.extend(ident.cloned());
+        }
+    }
+    fn idents(tokens: TokenStream) -> Vec<Ident> {
+        tokens
+            .into_iter()
+            .flat_map(|token| match token {
+                proc_macro2::TokenTree::Ident(ident) => vec![ident],
+                proc_macro2::TokenTree::Group(group) => idents(group.stream()),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+    let mut block: Block =
+        syn::parse2(block.to_token_stream()).expect("printed syntax parses back");
+    let mut items = Items(Vec::new());
+    items.visit_block_mut(&mut block);
+    let in_ty = idents(ty.clone());
+    items.0.iter().any(|item| in_ty.contains(item))
 }

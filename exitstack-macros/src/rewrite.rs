@@ -298,7 +298,7 @@ impl<'a> Rewriter<'a> {
     /// observed.
     ///
     /// ```text
-    /// return <observed>(Err(match residual(|| -> Result<Infallible, _> { bail!(...) }) {
+    /// return <observed>(Err(match catch(|| -> Result<Infallible, _> { bail!(...) }) {
     ///     Err(error) => error,
     ///     Ok(never) => match never {},
     /// }))
@@ -325,7 +325,7 @@ impl<'a> Rewriter<'a> {
     /// `ensure!(cond, ...)` of anyhow or eyre, in the function's body.
     ///
     /// ```text
-    /// if let Err(error) = residual(|| -> Result<(), _> { ensure!(...); Ok(()) }) {
+    /// if let Err(error) = catch(|| -> Result<(), _> { ensure!(...); Ok(()) }) {
     ///     return <observed>(Err(error));
     /// }
     /// ```
@@ -361,7 +361,7 @@ impl<'a> Rewriter<'a> {
                 }.await
             }
         } else {
-            quote_spanned!(span=> #krate::__private::residual(|| -> #ty { #mac #then }))
+            quote_spanned!(span=> #krate::__private::catch(|| -> #ty { #mac #then }))
         }
     }
 

@@ -86,6 +86,7 @@ fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Funct
             "`#[exitstack::scope]` cannot be used on a `const fn`: its cleanups run in \
              destructors, at run time"
         ));
+        valid = false;
     }
     if let Some(attr) = func
         .attrs
@@ -256,7 +257,7 @@ fn rewritten_by_tokio(block: &Block) -> Option<&syn::Local> {
 ///         &__exitstack_ret,
 ///         __exitstack_async.run(&__exitstack_scope, async { // or `async { .. }.await`
 ///             if false {
-///                 return Returned(output(&__exitstack_ret));
+///                 return returned(output(&__exitstack_ret));
 ///             }
 ///             <the user's block, rewritten>
 ///         })
@@ -286,16 +287,17 @@ fn expand(
         || quote_spanned!(func.sig.ident.span()=> ()),
         observe::nameable,
     );
-    let returns = Returns {
-        locals: &locals,
-        ty,
-        check: function.check,
-    };
-    let is_async = !matches!(function.body, Body::Sync);
     let mut block = match &function.body {
         Body::AsyncTrait { block, .. } => copy(&**block),
         Body::Sync | Body::Async => copy(&*func.block),
     };
+    let returns = Returns {
+        locals: &locals,
+        shadowed: observe::shadows(&block, &ty),
+        ty,
+        check: function.check,
+    };
+    let is_async = !matches!(function.body, Body::Sync);
     Rewriter::new(&returns, args.krate.as_ref(), is_async, &block, errors)
         .visit_block_mut(&mut block);
     returns.value_block(&mut block);
@@ -314,7 +316,7 @@ fn expand(
     let stmts = if is_async {
         let body = quote_spanned! {span=> async {
             if false {
-                return #krate::__private::Returned(#krate::__private::output(&#ret));
+                return #krate::__private::returned(#krate::__private::output(&#ret));
             }
             #block
         }};

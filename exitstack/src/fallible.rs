@@ -55,10 +55,10 @@ use core::task::Poll;
 #[diagnostic::on_unimplemented(
     message = "`#[exitstack::scope]` cannot treat `{Self}` as an error",
     label = "`{Self}` does not implement `exitstack::Fallible`",
-    note = "a function returning `{Self}` never returns an error: an `on_error` cleanup in it \
-            would never run (remove it, or for panics write `on_panic`)",
-    note = "a generic return type needs the bound `{Self}: exitstack::Fallible`, and a \
-            result-like type of your own can implement it"
+    note = "an `on_error` or `on_failure` cleanup needs a return type that can be an error: \
+            with `{Self}` it would never run (remove it, or for panics write `on_panic`)",
+    note = "a generic return type is observed through `exitstack::Fallible`: add the bound \
+            `{Self}: exitstack::Fallible`"
 )]
 pub trait Fallible {
     /// Whether this value is an error: on-error cleanups run when the

@@ -23,10 +23,16 @@ pub fn ignore_outcome<F: FnOnce()>(f: F) -> impl FnOnce(Outcome) {
 /// observing the value. A `return` or `?` it did not see (written inside a
 /// macro's own definition) returns an `R` instead, which does not
 /// type-check: every way out of the body is observed, or the build fails.
-pub struct Returned<R>(
-    /// The value the function returns.
-    pub R,
-);
+///
+/// Its field is private (it is made by [`returned`]), so that rustc does not
+/// suggest wrapping a hidden `return`'s value in it.
+pub struct Returned<R>(R);
+
+/// A `Returned`: what a rewritten `return`, `?` or tail produces.
+#[inline]
+pub fn returned<R>(value: R) -> Returned<R> {
+    Returned(value)
+}
 
 /// The return type `R` of one `#[exitstack::scope]` function, as a value
 /// its expansion can pass around: it ties the body's `Returned<R>` to the
@@ -235,8 +241,22 @@ pub fn branch<T: Branch>(value: T) -> ControlFlow<T::Residual, T::Output> {
 /// Runs `f`, whose type is the function's return type: where a rewritten
 /// `?` applies the real `?` to its residual.
 #[inline]
-pub fn residual<R>(f: impl FnOnce() -> R) -> R {
+pub fn residual<R>(_: &Ret<R>, f: impl FnOnce() -> R) -> R {
     f()
+}
+
+/// Runs `f` where a `bail!` or `ensure!` is caught.
+#[inline]
+pub fn catch<T>(f: impl FnOnce() -> T) -> T {
+    f()
+}
+
+/// A returned value, typed as the function's return type without naming
+/// it: for a body that declares an item named like a part of the return
+/// type, which would shadow it there.
+#[inline]
+pub fn typed<R>(_: &Ret<R>, value: R) -> R {
+    value
 }
 
 #[cfg(feature = "std")]
