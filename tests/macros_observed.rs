@@ -1,6 +1,6 @@
 //! Every way an `#[exitstack::scope]` fn can return is observed before its
-//! cleanups run: each case counts how many times its on_error and
-//! on_success cleanups ran, for an `Err` and for an `Ok`.
+//! cleanups run: each case counts how many times its `on_error` and
+//! `on_success` cleanups ran, for an `Err` and for an `Ok`.
 #![allow(clippy::unnecessary_wraps, reason = "the cases return what they test")]
 
 use std::fmt::{Debug, Write as _};
@@ -128,8 +128,8 @@ fn in_println(counts: &Counts, ok: bool) -> Result<(), String> {
 fn in_vec(counts: &Counts, ok: bool) -> Result<Vec<u32>, String> {
     defer!(on_error: counts.error());
     defer!(on_success: counts.success());
-    let list = vec![load(ok)?, 1];
-    let _repeated = vec![load(ok)?; 2];
+    let mut list = vec![load(ok)?, 1];
+    list.append(&mut vec![load(ok)?; 2]);
     Ok(list)
 }
 

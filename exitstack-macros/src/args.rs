@@ -130,9 +130,10 @@ pub(crate) fn parse_crate(input: ParseStream<'_>) -> syn::Result<syn::Path> {
 /// The path expansions name the runtime crate by: `::exitstack` unless
 /// `crate = path` says otherwise.
 pub(crate) fn crate_path(path: Option<&syn::Path>) -> TokenStream {
-    match path {
-        Some(path) => quote!(#path),
-        None => quote_spanned!(Span::mixed_site()=> ::exitstack),
+    if let Some(path) = path {
+        quote!(#path)
+    } else {
+        quote_spanned!(Span::mixed_site()=> ::exitstack)
     }
 }
 

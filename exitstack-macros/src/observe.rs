@@ -64,7 +64,7 @@ impl Returns<'_> {
     ///     __exitstack_returned
     /// }
     /// ```
-    pub(crate) fn observed(&self, expr: Expr) -> Expr {
+    pub(crate) fn observed(&self, expr: &Expr) -> Expr {
         let at = Span::mixed_site().located_at(expr.span());
         let krate = &crate::site::at(&self.locals.krate, at);
         let mut scope = self.locals.scope.clone();
@@ -110,7 +110,8 @@ impl Returns<'_> {
     ///     ),
     /// }
     /// ```
-    pub(crate) fn try_expr(&self, operand: Expr, question: &syn::Token![?]) -> Expr {
+    pub(crate) fn try_expr(&self, operand: &Expr, question: Span) -> Expr {
+        let question = syn::Token![?](question);
         let at = Span::mixed_site().located_at(operand.span());
         let krate = &crate::site::at(&self.locals.krate, at);
         let value = Ident::new("__exitstack_value", at);
@@ -120,7 +121,7 @@ impl Returns<'_> {
         let converted: Expr = Expr::Verbatim(quote_spanned! {at=>
             #krate::__private::residual(&#ret, move || match #residual #question {})
         });
-        let returned = self.observed(converted);
+        let returned = self.observed(&converted);
         Expr::Verbatim(quote_spanned! {at=>
             match #krate::__private::branch(#operand) {
                 ::core::ops::ControlFlow::Continue(#value) => #value,
@@ -205,7 +206,7 @@ impl Returns<'_> {
             Expr::Macro(mac) if is_diverging(&mac.mac.path) => {}
             _ => {
                 let inner = mem::replace(expr, Expr::Verbatim(TokenStream::new()));
-                *expr = self.observed(inner);
+                *expr = self.observed(&inner);
             }
         }
     }
@@ -222,7 +223,7 @@ fn wrap_block(block: &mut Block, returns: &Returns<'_>) {
             stmts: mem::take(&mut block.stmts),
         },
     });
-    block.stmts.push(Stmt::Expr(returns.observed(inner), None));
+    block.stmts.push(Stmt::Expr(returns.observed(&inner), None));
 }
 
 /// Whether the block ends with a statement that leaves it (`return`,
@@ -337,14 +338,12 @@ impl VisitMut for Breaks<'_> {
                     (None, _) => self.is_loop && self.depth == 0,
                 };
                 if ours {
-                    match &mut brk.expr {
-                        Some(value) => self.returns.tail_expr(value),
-                        None => {
-                            let unit = Expr::Verbatim(
-                                quote_spanned!(Span::mixed_site().located_at(brk.break_token.span)=> ()),
-                            );
-                            brk.expr = Some(Box::new(self.returns.observed(unit)));
-                        }
+                    if let Some(value) = &mut brk.expr {
+                        self.returns.tail_expr(value);
+                    } else {
+                        let span = Span::mixed_site().located_at(brk.break_token.span);
+                        let unit = Expr::Verbatim(quote_spanned!(span=> ()));
+                        brk.expr = Some(Box::new(self.returns.observed(&unit)));
                     }
                 }
             }

@@ -309,8 +309,8 @@ impl<'a> Rewriter<'a> {
         let never = Ident::new("__exitstack_never", span);
         let caught = self.catch(
             mac,
-            quote_spanned!(span=> ::core::result::Result<::core::convert::Infallible, _>),
-            quote!(),
+            &quote_spanned!(span=> ::core::result::Result<::core::convert::Infallible, _>),
+            &quote!(),
         );
         let value = Expr::Verbatim(quote_spanned! {span=>
             ::core::result::Result::Err(match #caught {
@@ -318,8 +318,11 @@ impl<'a> Rewriter<'a> {
                 ::core::result::Result::Ok(#never) => match #never {},
             })
         });
-        let returned = self.returns.observed(value);
-        Expr::Verbatim(quote_spanned!(span=> return #returned))
+        Expr::Return(syn::ExprReturn {
+            attrs: Vec::new(),
+            return_token: Token![return](span),
+            expr: Some(Box::new(self.returns.observed(&value))),
+        })
     }
 
     /// `ensure!(cond, ...)` of anyhow or eyre, in the function's body.
@@ -334,11 +337,11 @@ impl<'a> Rewriter<'a> {
         let error = Ident::new("__exitstack_error", span);
         let caught = self.catch(
             mac,
-            quote_spanned!(span=> ::core::result::Result<(), _>),
-            quote_spanned!(span=> ; ::core::result::Result::Ok(())),
+            &quote_spanned!(span=> ::core::result::Result<(), _>),
+            &quote_spanned!(span=> ; ::core::result::Result::Ok(())),
         );
         let value = Expr::Verbatim(quote_spanned!(span=> ::core::result::Result::Err(#error)));
-        let returned = self.returns.observed(value);
+        let returned = self.returns.observed(&value);
         Expr::Verbatim(quote_spanned! {span=>
             if let ::core::result::Result::Err(#error) = #caught {
                 return #returned;
@@ -348,7 +351,7 @@ impl<'a> Rewriter<'a> {
 
     /// Runs `mac` (then `then`) in a closure returning `ty`, or, if its
     /// arguments `.await`, in an `async` block awaited at once.
-    fn catch(&mut self, mac: &Macro, ty: TokenStream, then: TokenStream) -> TokenStream {
+    fn catch(&mut self, mac: &Macro, ty: &TokenStream, then: &TokenStream) -> TokenStream {
         let span = Span::mixed_site().located_at(mac.span());
         let krate = &self.locals.krate;
         if self.is_async && mentions_await(mac.tokens.clone()) {
@@ -584,13 +587,13 @@ impl VisitMut for Rewriter<'_> {
             if let Stmt::Macro(_) = stmt
                 && known.is_some()
             {
-                let StmtMacro {
+                let Stmt::Macro(StmtMacro {
                     attrs,
                     mac,
                     semi_token,
-                } = match take(stmt) {
-                    Stmt::Macro(mac) => mac,
-                    _ => unreachable!("matched above"),
+                }) = take(stmt)
+                else {
+                    unreachable!("matched above")
                 };
                 let mut expr = Expr::Macro(syn::ExprMacro { attrs, mac });
                 self.visit_expr_mut(&mut expr);
@@ -657,7 +660,7 @@ impl VisitMut for Rewriter<'_> {
                         },
                         |value| *value,
                     );
-                    ret.expr = Some(Box::new(self.returns.observed(value)));
+                    ret.expr = Some(Box::new(self.returns.observed(&value)));
                 }
             }
             Expr::Try(try_expr) => {
@@ -665,7 +668,9 @@ impl VisitMut for Rewriter<'_> {
                 if self.nested.is_none() {
                     let operand =
                         std::mem::replace(&mut *try_expr.expr, Expr::Verbatim(TokenStream::new()));
-                    *expr = self.returns.try_expr(operand, &try_expr.question_token);
+                    *expr = self
+                        .returns
+                        .try_expr(&operand, try_expr.question_token.span);
                 }
             }
             Expr::Macro(mac) => match Known::of(&mac.mac, self.krate) {

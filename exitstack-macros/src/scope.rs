@@ -320,8 +320,8 @@ fn expand(
             }
             #block
         }};
-        let value = match async_stack {
-            Some(stack) => {
+        let value = if let Some(stack) = async_stack {
+            {
                 let new = Ident::new(
                     if args.not_send.is_some() {
                         "local"
@@ -335,7 +335,8 @@ fn expand(
                     #krate::__private::finish(&#ret, #stack.run(&#scope, #body).await)
                 }
             }
-            None => quote_spanned!(span=> #krate::__private::finish(&#ret, #body.await)),
+        } else {
+            quote_spanned!(span=> #krate::__private::finish(&#ret, #body.await))
         };
         quote!(#declare #value)
     } else {

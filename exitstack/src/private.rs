@@ -49,6 +49,13 @@ impl<R> Ret<R> {
     }
 }
 
+impl<R> Default for Ret<R> {
+    #[inline]
+    fn default() -> Self {
+        Ret::new()
+    }
+}
+
 /// Runs the body of a sync `#[exitstack::scope]` function.
 #[inline]
 pub fn call_once<R, F: FnOnce() -> Returned<R>>(_: &Ret<R>, body: F) -> R {
