@@ -27,12 +27,13 @@
 //!
 //! | module | does |
 //! |---|---|
-//! | `args` | parses conditions (`on_error`, ...) and `#[cleanup(...)]` arguments |
+//! | `args` | parses conditions (one table, `WHENS`), `#[cleanup(...)]` and `#[exitstack::scope(...)]` arguments (`crate = path`) |
 //! | `cleanup` | `#[cleanup] fn` / `#[cleanup] let`: signature checks, `let name = ...` |
-//! | `scope` | `#[exitstack::scope]`: the `Scope` local around the user's block, and the implicit async stack |
-//! | `rewrite` | the body rewrite: `defer!`, `cleanup!` (sync and async), `pop_all!`, `#[cleanup]` in a scope |
-//! | `observe` | marks the scope on `Err` returns: `return`, `?`, the tail |
-//! | `expand` | code generation shared by every form: guards and stack entries |
+//! | `scope` | `#[exitstack::scope]` in three steps (parse, analyse, expand): the body as a closure or `async` block, the implicit async stack |
+//! | `rewrite` | the body rewrite: `defer!`, `cleanup!` (sync and async), `pop_all!`, `#[cleanup]` in a scope; the std macros' arguments, `bail!`, `ensure!` |
+//! | `observe` | every way out of the body as an observed value: `return`, `?`, the tail, `break` values by label scope |
+//! | `expand` | code generation shared by every form: guards and stack entries, each form in one place |
+//! | `snapshots` (tests) | the attribute's output for `expand/*.rs`, checked against `expand/*.expanded.rs` (`EXPAND=overwrite` regenerates) |
 //! | `site` | where a cleanup is written, and the errors that depend on it |
 //! | `error` | `syn::Error`s collected with `combine`, emitted beside the code |
 #![doc(test(no_crate_inject))]

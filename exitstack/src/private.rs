@@ -276,15 +276,16 @@ pub use self::async_scope::{AsyncCleanup, AsyncScope};
 /// ```text
 /// async fn f(args) -> R {
 ///     let __exitstack_scope = Scope::new();
+///     let __exitstack_ret = Ret::<R>::new();
 ///     let __exitstack_async = AsyncScope::send(); // or `local()` with `?Send`
-///     __exitstack_async
+///     finish(&__exitstack_ret, __exitstack_async
 ///         .run(&__exitstack_scope, async {
 ///             if false {
-///                 return output::<R>();
+///                 return returned(output(&__exitstack_ret));
 ///             }
-///             <the user's block>
+///             <the user's block, every way out an observed `Returned<R>`>
 ///         })
-///         .await
+///         .await)
 /// }
 /// ```
 ///
