@@ -322,11 +322,12 @@ fn nested_fns_have_their_own_scope() {
     assert_eq!(taken(&log), ["inner on error"]);
 }
 
-/// `Option::None` is not an error.
+/// `Option::None` is not an error (and an `on_error` cleanup in a function
+/// returning an `Option` is a compile error: see tests/ui).
 #[exitstack::scope]
 fn option(log: &Log, value: Option<u8>) -> Option<u8> {
     defer!(on_success: push(log, "on success"));
-    defer!(on_error: push(log, "on error"));
+    defer!(on_panic: push(log, "on panic"));
     let v = value?;
     Some(v)
 }

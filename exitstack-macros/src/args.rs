@@ -2,18 +2,13 @@
 //! runs on, and the `#[cleanup(...)]` arguments.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote_spanned;
-use syn::parse::{Lookahead1, Parse, ParseStream};
+use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, Token};
 
 use crate::error::Errors;
 
 mod kw {
-    syn::custom_keyword!(always);
-    syn::custom_keyword!(on_success);
-    syn::custom_keyword!(on_error);
-    syn::custom_keyword!(on_panic);
-    syn::custom_keyword!(on_failure);
     syn::custom_keyword!(stack);
 }
 
@@ -27,33 +22,50 @@ pub(crate) enum When {
     Failure,
 }
 
+/// Every condition: its keyword, the `exitstack::When` variant it is, and
+/// whether it needs to see an `Err` return (which only an
+/// `#[exitstack::scope]` function, or an explicit stack, observes). A new
+/// condition is one more row.
+const WHENS: [(When, &str, &str, bool); 5] = [
+    (When::Always, "always", "Always", false),
+    (When::Success, "on_success", "Success", false),
+    (When::Error, "on_error", "Error", true),
+    (When::Panic, "on_panic", "Panic", false),
+    (When::Failure, "on_failure", "Failure", true),
+];
+
 impl When {
-    /// `on_error` and `on_failure` need to see an `Err` return, which only
-    /// an `#[exitstack::scope]` function (or an explicit stack) observes.
+    fn row(self) -> &'static (When, &'static str, &'static str, bool) {
+        WHENS
+            .iter()
+            .find(|row| row.0 == self)
+            .expect("every condition has a row")
+    }
+
+    /// Whether a cleanup on this condition needs to see an `Err` return.
     pub(crate) fn needs_scope(self) -> bool {
-        matches!(self, When::Error | When::Failure)
+        self.row().3
     }
 
     pub(crate) fn keyword(self) -> &'static str {
-        match self {
-            When::Always => "always",
-            When::Success => "on_success",
-            When::Error => "on_error",
-            When::Panic => "on_panic",
-            When::Failure => "on_failure",
-        }
+        self.row().1
     }
 
-    /// The `::exitstack::When` value.
-    pub(crate) fn to_path(self) -> TokenStream {
-        let span = Span::mixed_site();
-        match self {
-            When::Always => quote_spanned!(span=> ::exitstack::__private::When::Always),
-            When::Success => quote_spanned!(span=> ::exitstack::__private::When::Success),
-            When::Error => quote_spanned!(span=> ::exitstack::__private::When::Error),
-            When::Panic => quote_spanned!(span=> ::exitstack::__private::When::Panic),
-            When::Failure => quote_spanned!(span=> ::exitstack::__private::When::Failure),
-        }
+    /// The `exitstack::When` value.
+    pub(crate) fn to_path(self, krate: &TokenStream) -> TokenStream {
+        let variant = Ident::new(self.row().2, Span::mixed_site());
+        quote_spanned!(Span::mixed_site()=> #krate::__private::When::#variant)
+    }
+
+    fn of_keyword(keyword: &Ident) -> Option<Self> {
+        WHENS.iter().find(|row| keyword == row.1).map(|row| row.0)
+    }
+
+    /// "`always`, `on_success`, ... or `on_failure`".
+    fn expected() -> String {
+        let names: Vec<_> = WHENS.iter().map(|row| format!("`{}`", row.1)).collect();
+        let (last, rest) = names.split_last().expect("there are conditions");
+        format!("{} or {last}", rest.join(", "))
     }
 }
 
@@ -73,37 +85,55 @@ impl Condition {
         }
     }
 
-    fn peek(lookahead: &Lookahead1<'_>) -> bool {
-        // Each `peek` adds the keyword to the "expected one of" message, so
-        // every one must be asked even after a match.
-        let peeks = [
-            lookahead.peek(kw::always),
-            lookahead.peek(kw::on_success),
-            lookahead.peek(kw::on_error),
-            lookahead.peek(kw::on_panic),
-            lookahead.peek(kw::on_failure),
-        ];
-        peeks.contains(&true)
+    fn peek(input: ParseStream<'_>) -> bool {
+        input
+            .fork()
+            .parse::<Ident>()
+            .is_ok_and(|ident| When::of_keyword(&ident).is_some())
     }
 }
 
 impl Parse for Condition {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let lookahead = input.lookahead1();
-        let (when, span) = if lookahead.peek(kw::always) {
-            (When::Always, input.parse::<kw::always>()?.span)
-        } else if lookahead.peek(kw::on_success) {
-            (When::Success, input.parse::<kw::on_success>()?.span)
-        } else if lookahead.peek(kw::on_error) {
-            (When::Error, input.parse::<kw::on_error>()?.span)
-        } else if lookahead.peek(kw::on_panic) {
-            (When::Panic, input.parse::<kw::on_panic>()?.span)
-        } else if lookahead.peek(kw::on_failure) {
-            (When::Failure, input.parse::<kw::on_failure>()?.span)
-        } else {
-            return Err(lookahead.error());
-        };
-        Ok(Condition { when, span })
+        let keyword: Ident = input.parse().map_err(|error| {
+            syn::Error::new(error.span(), format!("expected {}", When::expected()))
+        })?;
+        match When::of_keyword(&keyword) {
+            Some(when) => Ok(Condition {
+                when,
+                span: keyword.span(),
+            }),
+            None => Err(syn::Error::new(
+                keyword.span(),
+                format!(
+                    "unknown condition `{keyword}`: expected {}",
+                    When::expected()
+                ),
+            )),
+        }
+    }
+}
+
+/// `crate = path`: where the `exitstack` crate is, for a renamed dependency
+/// (`es = { package = "exitstack", .. }` and `crate = es`), as serde and
+/// tokio take it. A string (`crate = "es"`) is accepted too.
+pub(crate) fn parse_crate(input: ParseStream<'_>) -> syn::Result<syn::Path> {
+    input.parse::<Token![crate]>()?;
+    input.parse::<Token![=]>()?;
+    if input.peek(syn::LitStr) {
+        input.parse::<syn::LitStr>()?.parse()
+    } else {
+        syn::Path::parse_mod_style(input)
+    }
+}
+
+/// The path expansions name the runtime crate by: `::exitstack` unless
+/// `crate = path` says otherwise.
+pub(crate) fn crate_path(path: Option<&syn::Path>) -> TokenStream {
+    if let Some(path) = path {
+        quote!(#path)
+    } else {
+        quote_spanned!(Span::mixed_site()=> ::exitstack)
     }
 }
 
@@ -116,25 +146,23 @@ pub(crate) struct CleanupArgs {
     /// The cleanup closure takes what it uses by value (a stack that
     /// outlives the locals, another thread).
     pub(crate) capture: Option<Token![move]>,
-    /// Not written by users: `@scope,` first, added by `#[exitstack::scope]`
-    /// to the `#[cleanup]` fns in its body, naming its `Scope` local.
-    pub(crate) scope: Option<Ident>,
+    /// `crate = path`, for a renamed dependency.
+    pub(crate) krate: Option<syn::Path>,
 }
 
 impl Parse for CleanupArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = CleanupArgs::default();
         let mut errors = Errors::default();
-        if input.peek(Token![@]) {
-            input.parse::<Token![@]>()?;
-            args.scope = Some(input.parse()?);
-            if !input.is_empty() {
-                input.parse::<Token![,]>()?;
-            }
-        }
         while !input.is_empty() {
-            let lookahead = input.lookahead1();
-            if lookahead.peek(kw::stack) {
+            if input.peek(Token![crate]) {
+                let span = input.span();
+                let path = parse_crate(input)?;
+                if args.krate.is_some() {
+                    errors.push(syn::Error::new(span, "duplicate `crate` argument"));
+                }
+                args.krate = Some(path);
+            } else if input.peek(kw::stack) {
                 let keyword: kw::stack = input.parse()?;
                 input.parse::<Token![=]>()?;
                 let stack: Expr = input.parse()?;
@@ -145,13 +173,13 @@ impl Parse for CleanupArgs {
                     ));
                 }
                 args.stack = Some(stack);
-            } else if lookahead.peek(Token![move]) {
+            } else if input.peek(Token![move]) {
                 let capture: Token![move] = input.parse()?;
                 if args.capture.is_some() {
                     errors.push(syn::Error::new(capture.span, "duplicate `move` argument"));
                 }
                 args.capture = Some(capture);
-            } else if Condition::peek(&lookahead) {
+            } else if Condition::peek(input) {
                 let condition: Condition = input.parse()?;
                 if let Some(first) = args.condition {
                     errors.push(syn::Error::new(
@@ -165,7 +193,13 @@ impl Parse for CleanupArgs {
                 }
                 args.condition = Some(condition);
             } else {
-                return Err(lookahead.error());
+                return Err(syn::Error::new(
+                    input.span(),
+                    format!(
+                        "expected a condition ({}), `stack = ...`, `move` or `crate = ...`",
+                        When::expected()
+                    ),
+                ));
             }
             if input.is_empty() {
                 break;
@@ -198,5 +232,48 @@ impl Parse for MacroBody {
             condition,
             body: input.parse()?,
         })
+    }
+}
+
+/// `#[exitstack::scope]`'s arguments: `?Send` (on an `async fn`) and
+/// `crate = path`, comma-separated.
+#[derive(Default)]
+pub(crate) struct ScopeArgs {
+    pub(crate) not_send: Option<Token![?]>,
+    pub(crate) krate: Option<syn::Path>,
+}
+
+impl Parse for ScopeArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut args = ScopeArgs::default();
+        while !input.is_empty() {
+            if input.peek(Token![?]) {
+                let question: Token![?] = input.parse()?;
+                let send: Ident = input
+                    .parse()
+                    .map_err(|error| syn::Error::new(error.span(), "expected `?Send`"))?;
+                if send != "Send" {
+                    return Err(syn::Error::new(
+                        send.span(),
+                        "expected `?Send`: `#[exitstack::scope(?Send)]` is for an `async fn` \
+                         whose async cleanups are not `Send`",
+                    ));
+                }
+                args.not_send = Some(question);
+            } else if input.peek(Token![crate]) {
+                args.krate = Some(parse_crate(input)?);
+            } else {
+                return Err(syn::Error::new(
+                    input.span(),
+                    "`#[exitstack::scope]` takes no arguments, except `?Send` on an `async fn` \
+                     whose async cleanups are not `Send`, and `crate = path` for a renamed \
+                     dependency",
+                ));
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(args)
     }
 }

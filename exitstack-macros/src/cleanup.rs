@@ -16,10 +16,10 @@ use crate::site::Site;
 
 /// `#[cleanup]` as an attribute macro: a `fn` in a block without an
 /// enclosing `#[exitstack::scope]` (inside one, the scope attribute expands
-/// it first).
+/// it in place, through [`expand_fn`] too).
 pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let mut args = errors
+    let args = errors
         .ok(syn::parse2::<CleanupArgs>(args))
         .unwrap_or_default();
     if is_let(&item) {
@@ -44,9 +44,7 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> syn::Result<Tok
              which captures what it needs from the surrounding scope"
         );
     }
-    let scope = args.scope.take();
-    let site = scope.as_ref().map_or(Site::Standalone, Site::Scope);
-    let tokens = expand_fn(args, func, &site, &mut errors);
+    let tokens = expand_fn(args, func, &Site::Standalone, &mut errors);
     Ok(errors.emit_with(tokens))
 }
 
@@ -54,23 +52,19 @@ fn is_let(item: &TokenStream) -> bool {
     matches!(item.clone().into_iter().next(), Some(proc_macro2::TokenTree::Ident(ident)) if ident == "let")
 }
 
-/// Whether `attr` is `#[cleanup]`, `#[cleanup(...)]` or `#[exitstack::cleanup...]`.
-pub(crate) fn is_cleanup_attr(attr: &Attribute) -> bool {
-    let path = attr.path();
-    let segments: Vec<_> = path.segments.iter().map(|segment| &segment.ident).collect();
-    match segments.as_slice() {
-        [name] => path.leading_colon.is_none() && *name == "cleanup",
-        [krate, name] => *krate == "exitstack" && *name == "cleanup",
-        _ => false,
-    }
+/// Whether `attr` is `#[cleanup]`, `#[cleanup(...)]`, `#[exitstack::cleanup...]`
+/// or `#[<crate>::cleanup...]` for the crate path `krate` of `crate = path`.
+pub(crate) fn is_cleanup_attr(attr: &Attribute, krate: Option<&syn::Path>) -> bool {
+    crate::site::names(attr.path(), "cleanup", krate)
 }
 
 /// Splits off the first `#[cleanup]` attribute and parses its arguments.
 pub(crate) fn take_cleanup_attr(
     attrs: &mut Vec<Attribute>,
+    krate: Option<&syn::Path>,
     errors: &mut Errors,
 ) -> Option<CleanupArgs> {
-    let index = attrs.iter().position(is_cleanup_attr)?;
+    let index = attrs.iter().position(|attr| is_cleanup_attr(attr, krate))?;
     let attr = attrs.remove(index);
     let args = match &attr.meta {
         syn::Meta::Path(_) => CleanupArgs::default(),
@@ -102,7 +96,7 @@ pub(crate) fn expand_fn(
         condition,
         stack,
         capture,
-        scope: _,
+        krate,
     } = args;
     check_visibility(&vis, errors);
     let (param, body) = match check_signature(&sig, errors) {
@@ -127,6 +121,7 @@ pub(crate) fn expand_fn(
     bind(
         &attrs,
         &sig.ident,
+        krate.as_ref(),
         stack.as_ref(),
         &Cleanup {
             condition,
@@ -156,7 +151,7 @@ pub(crate) fn expand_let(
         condition,
         stack,
         capture,
-        scope: _,
+        krate,
     } = args;
     if let Some(capture) = capture {
         errors.push(format_err!(
@@ -221,6 +216,7 @@ pub(crate) fn expand_let(
     bind(
         &attrs,
         &name,
+        krate.as_ref(),
         stack.as_ref(),
         &Cleanup {
             condition,
@@ -234,22 +230,31 @@ pub(crate) fn expand_let(
 /// `let name = <guard, or key on the explicit stack>;`, the name marked as
 /// used: the decorator form is often never referred to again. The item's
 /// other attributes (`#[cfg]`, lint levels) go on both statements.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call per form, each argument named"
+)]
 fn bind(
     attrs: &[&Attribute],
     name: &syn::Ident,
+    krate: Option<&syn::Path>,
     stack: Option<&Expr>,
     cleanup: &Cleanup,
     site: &Site<'_>,
     errors: &mut Errors,
 ) -> TokenStream {
+    let krate = match (krate, site.scope()) {
+        (None, Some(locals)) => locals.krate.clone(),
+        (krate, _) => crate::args::crate_path(krate),
+    };
     let value = if let Some(stack) = stack {
-        cleanup.register(stack)
+        cleanup.register(&krate, stack)
     } else {
         if cleanup.condition.when.needs_scope() && site.scope().is_none() {
             let form = format!("#[cleanup({})]", cleanup.condition.when.keyword());
             errors.push(site.needs_scope_error(cleanup.condition, &form));
         }
-        cleanup.guard(site.scope())
+        cleanup.guard(&krate, site.scope())
     };
     let span = Span::mixed_site().located_at(name.span());
     quote_spanned! {span=>

@@ -8,6 +8,7 @@ use syn::Expr;
 use syn::spanned::Spanned;
 
 use crate::args::{Condition, When};
+use crate::site::Locals;
 
 /// What runs: the code of the cleanup, as the user wrote it.
 pub(crate) enum Callback {
@@ -48,7 +49,7 @@ impl Callback {
     }
 
     /// An `FnOnce(Outcome)`.
-    fn with_outcome(&self) -> TokenStream {
+    fn with_outcome(&self, krate: &TokenStream) -> TokenStream {
         match self {
             // The closure takes exitstack's `Outcome` and binds the user's
             // pattern to it, so a wrong type is reported as a mismatch on
@@ -63,8 +64,7 @@ impl Callback {
                     "__exitstack_outcome",
                     Span::mixed_site().located_at(ty.span()),
                 );
-                let outcome_ty =
-                    quote_spanned!(Span::mixed_site()=> ::exitstack::__private::Outcome);
+                let outcome_ty = quote_spanned!(Span::mixed_site()=> #krate::__private::Outcome);
                 quote_spanned! {*span=>
                     #capture |#outcome: #outcome_ty| {
                         let #pat: #ty = #outcome;
@@ -87,7 +87,7 @@ impl Callback {
                 takes_outcome: false,
             } => {
                 let span = Span::mixed_site();
-                quote_spanned!(span=> ::exitstack::__private::ignore_outcome(#expr))
+                quote_spanned!(span=> #krate::__private::ignore_outcome(#expr))
             }
         }
     }
@@ -100,26 +100,34 @@ pub(crate) struct Cleanup {
 }
 
 impl Cleanup {
-    /// A guard on the implicit stack, as an expression. `scope` is the
-    /// function's `Scope` local in an `#[exitstack::scope]` function; without
-    /// it the condition must not need one (the caller checked).
-    pub(crate) fn guard(&self, scope: Option<&Ident>) -> TokenStream {
+    /// A guard on the implicit stack, as an expression: tied to the
+    /// function's scope where `locals` are given (an `#[exitstack::scope]`
+    /// function, for a cleanup that needs it), else a plain guard, whose
+    /// condition must not need a scope (the caller reported it).
+    ///
+    /// This is the one place a synchronous cleanup of the implicit stack is
+    /// expanded: `defer!`, `cleanup!`, `#[cleanup] fn` and `#[cleanup] let`,
+    /// in a scope or not, all come here.
+    pub(crate) fn guard(&self, krate: &TokenStream, locals: Option<&Locals>) -> TokenStream {
         let span = Span::mixed_site().located_at(self.condition.span);
         let when = self.condition.when;
-        match scope {
-            Some(scope) => {
-                let callback = self.callback.with_outcome();
-                let when = when.to_path();
-                quote_spanned! {span=>
-                    ::exitstack::__private::Guard::scoped(&#scope, #when, #callback)
-                }
+        match locals {
+            Some(locals) => {
+                let callback = self.callback.with_outcome(krate);
+                let check = self.can_fail(krate, locals);
+                let scope = &locals.scope;
+                let when = when.to_path(krate);
+                quote_spanned! {span=> {
+                    #check
+                    #krate::__private::Guard::scoped(&#scope, #when, #callback)
+                }}
             }
             None if when == When::Always && !self.callback.takes_outcome() => {
                 let callback = self.callback.plain();
-                quote_spanned!(span=> ::exitstack::__private::Defer::new(#callback))
+                quote_spanned!(span=> #krate::__private::Defer::new(#callback))
             }
             None => {
-                let callback = self.callback.with_outcome();
+                let callback = self.callback.with_outcome(krate);
                 // Best effort after an error was reported: `Guard::new`
                 // rejects `When::Error`.
                 let when = if when.needs_scope() {
@@ -127,15 +135,23 @@ impl Cleanup {
                 } else {
                     when
                 }
-                .to_path();
-                quote_spanned!(span=> ::exitstack::__private::Guard::new(#when, #callback))
+                .to_path(krate);
+                quote_spanned!(span=> #krate::__private::Guard::new(#when, #callback))
             }
         }
     }
 
+    pub(crate) fn takes_outcome(&self) -> bool {
+        self.callback.takes_outcome()
+    }
+
+    fn can_fail(&self, krate: &TokenStream, locals: &Locals) -> Option<TokenStream> {
+        can_fail(self.condition, krate, locals)
+    }
+
     /// An entry on an explicit `ExitStack` (or `SendExitStack`): the
     /// expression evaluates to its `EntryKey`.
-    pub(crate) fn register(&self, stack: &Expr) -> TokenStream {
+    pub(crate) fn register(&self, krate: &TokenStream, stack: &Expr) -> TokenStream {
         let span = Span::mixed_site().located_at(self.condition.span);
         let stack = receiver(stack);
         match self.condition.when {
@@ -144,18 +160,18 @@ impl Cleanup {
                 quote_spanned!(span=> #stack.callback(#callback))
             }
             When::Always => {
-                let callback = self.callback.with_outcome();
+                let callback = self.callback.with_outcome(krate);
                 quote_spanned!(span=> #stack.push(#callback))
             }
             when => {
-                let callback = self.callback.with_outcome();
-                let when = when.to_path();
+                let callback = self.callback.with_outcome(krate);
+                let when = when.to_path(krate);
                 let f = Ident::new("__exitstack_callback", Span::mixed_site());
                 let outcome = Ident::new("__exitstack_outcome", Span::mixed_site());
                 quote_spanned! {span=>
                     {
                         let #f = #callback;
-                        #stack.push(move |#outcome: ::exitstack::__private::Outcome| {
+                        #stack.push(move |#outcome: #krate::__private::Outcome| {
                             if #when.matches(#outcome) {
                                 #f(#outcome);
                             }
@@ -165,6 +181,45 @@ impl Cleanup {
             }
         }
     }
+}
+
+/// For a cleanup that runs on an error: requires that the function's return
+/// type can be one, reported on the condition keyword.
+pub(crate) fn can_fail(
+    condition: Condition,
+    krate: &TokenStream,
+    locals: &Locals,
+) -> Option<TokenStream> {
+    let span = Span::mixed_site().located_at(condition.span);
+    let krate = crate::site::at(krate, span);
+    let mut ret = locals.ret.clone();
+    ret.set_span(ret.span().located_at(span));
+    condition
+        .when
+        .needs_scope()
+        .then(|| quote_spanned!(span=> #krate::__private::can_fail(&#ret);))
+}
+
+/// An async cleanup (`future` is its `async` block) on the function's
+/// implicit asynchronous stack: `defer!` (`handle` false) registers it,
+/// `cleanup!` also returns the handle that cancels it. The one place an
+/// async cleanup is expanded.
+pub(crate) fn register_async(
+    condition: Condition,
+    locals: &Locals,
+    stack: &Ident,
+    future: &TokenStream,
+    handle: bool,
+) -> TokenStream {
+    let span = Span::mixed_site().located_at(condition.span);
+    let krate = &locals.krate;
+    let check = can_fail(condition, krate, locals);
+    let when = condition.when.to_path(krate);
+    let method = Ident::new(if handle { "cleanup" } else { "defer" }, span);
+    quote_spanned! {span=> {
+        #check
+        #stack.#method(#when, #future)
+    }}
 }
 
 /// `stack` as the receiver of a method call: parenthesized unless it binds

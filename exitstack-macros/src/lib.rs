@@ -27,12 +27,13 @@
 //!
 //! | module | does |
 //! |---|---|
-//! | `args` | parses conditions (`on_error`, ...) and `#[cleanup(...)]` arguments |
+//! | `args` | parses conditions (one table, `WHENS`), `#[cleanup(...)]` and `#[exitstack::scope(...)]` arguments (`crate = path`) |
 //! | `cleanup` | `#[cleanup] fn` / `#[cleanup] let`: signature checks, `let name = ...` |
-//! | `scope` | `#[exitstack::scope]`: the `Scope` local around the user's block, and the implicit async stack |
-//! | `rewrite` | the body rewrite: `defer!`, `cleanup!` (sync and async), `pop_all!`, `#[cleanup]` in a scope |
-//! | `observe` | marks the scope on `Err` returns: `return`, `?`, the tail |
-//! | `expand` | code generation shared by every form: guards and stack entries |
+//! | `scope` | `#[exitstack::scope]` in three steps (parse, analyse, expand): the body as a closure or `async` block, the implicit async stack |
+//! | `rewrite` | the body rewrite: `defer!`, `cleanup!` (sync and async), `pop_all!`, `#[cleanup]` in a scope; the std macros' arguments, `bail!`, `ensure!` |
+//! | `observe` | every way out of the body as an observed value: `return`, `?`, the tail, `break` values by label scope |
+//! | `expand` | code generation shared by every form: guards and stack entries, each form in one place |
+//! | `snapshots` (tests) | the attribute's output for `expand/*.rs`, checked against `expand/*.expanded.rs` (`EXPAND=overwrite` regenerates) |
 //! | `site` | where a cleanup is written, and the errors that depend on it |
 //! | `error` | `syn::Error`s collected with `combine`, emitted beside the code |
 #![doc(test(no_crate_inject))]
@@ -45,6 +46,8 @@ mod observe;
 mod rewrite;
 mod scope;
 mod site;
+#[cfg(test)]
+mod snapshots;
 
 use proc_macro::TokenStream;
 
@@ -239,7 +242,7 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// On a free function or method, sync or `async`, generic or not, with any
 /// receiver and any return type (`impl Trait` too): the signature is left as
 /// written. It takes no arguments, except `?Send` (see [async
-/// cleanups](#async-cleanups)). The body gets one `Scope` (two flags), marked whenever the
+/// cleanups](#async-cleanups)) and `crate = path` for a renamed dependency. The body gets one `Scope` (two flags), marked whenever the
 /// function returns an `Err` — through `return`, `?`, or its tail expression
 /// — before the locals are dropped, so each cleanup knows the outcome:
 ///
@@ -309,20 +312,48 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// `cleanup!` and `pop_all!` exist only here and need no import; `defer!` and
 /// `#[cleanup]` are imported as anywhere else. The rewrite recognises these
-/// four by name (bare, or `exitstack::`-qualified), before names are
-/// resolved: in a scope function they always mean exitstack's.
+/// four by name (bare, `exitstack::`-qualified, or qualified by the path of
+/// `crate = path`), before names are resolved: in a scope function they
+/// always mean exitstack's.
 ///
 /// # Which values are observed
 ///
-/// Every value that leaves the function: `return` operands, `?` operands
-/// (`?` returns exactly when it holds an error), and the tail expression,
-/// followed into the blocks, `if`/`else` branches, `match` arms and
-/// `break`-with-value of a `loop` or labeled block it is made of — so a
-/// cleanup declared inside one of those still sees the error. The values
-/// are checked by their type, where it is known: `Result` is an error when
-/// `Err`; `Poll<Result<..>>` and `Poll<Option<Result<..>>>` when they hold an
-/// `Err`; every other type (including `Option`: `None` is absence, not
-/// failure) never is, and passes through untouched.
+/// Every way out of the function is observed before any of its cleanups
+/// runs, or the function does not compile:
+///
+/// | the function returns through | |
+/// |---|---|
+/// | `return value`, `return` | observed |
+/// | `expr?` (on `Result`, `Option`, `Poll`, `ControlFlow`) | observed when it returns; the error is converted by the real `?` |
+/// | the tail, and the `if`/`else` branches, `match` arms, blocks and `break` values (of a `loop` or labeled block, by label scope) it is made of | observed, each where it is, so a cleanup declared inside one of them sees it |
+/// | a brace-delimited macro call as a tail value (`if bad { fail! {} } else { Ok(()) }`) | observed as a value (in a function returning `()`, a statement) |
+/// | `return` / `?` in the arguments of `format!`, `print!`, `println!`, `eprint!`, `eprintln!`, `write!`, `writeln!`, `format_args!`, `vec!`, `assert!`, `assert_eq!`, `assert_ne!`, their `debug_` forms, `dbg!`, `panic!`, `todo!`, `unimplemented!`, `unreachable!` | observed (their arguments are expressions, rewritten like any other code) |
+/// | `bail!(..)` and `ensure!(cond, ..)` of anyhow and eyre (bare, or `anyhow::`, `eyre::`, `color_eyre::` qualified) | observed: run where their `return` is caught, and what they return is returned |
+/// | a `return` or `?` inside the definition of any other macro (a `macro_rules!` of yours hiding `return Err(..)` or `$e?`) | **does not compile** ("expected `Returned<..>`", or "the `?` operator can only be used in a closure ..."): call the macro for its value and `return` or `?` that (`return Err(my_error!(..))`) |
+/// | a method of an `#[async_trait]` impl | observed: the attribute recognises the body async-trait wrote |
+/// | `#[tokio::main]` / `#[tokio::test]` written *above* `#[exitstack::scope]` | **does not compile**, with an error saying to write `#[exitstack::scope]` above them |
+/// | `return` and `?` inside a closure, `async`, `const` or `try` block | not the function's: not observed (the value the function then returns is) |
+///
+/// The body runs as a closure (an `async` block in an `async fn`) that
+/// only the rewritten `return`s, `?`s and tail values can leave, which is
+/// what makes an unseen one a type error.
+///
+/// Whether a value is an error is decided by its type, through
+/// [`exitstack::Fallible`](https://docs.rs/exitstack/latest/exitstack/trait.Fallible.html):
+/// `Result` is an error when `Err` (type aliases such as `io::Result<T>`
+/// count), `Poll<Result<..>>` and `Poll<Option<Result<..>>>` when they hold
+/// an `Err`, a type of yours when its `Fallible::is_error` says so. Every
+/// other type (`()`, `Option` — `None` is absence, not failure —, numbers,
+/// your enums) is never an error, and an `on_error` or `on_failure` cleanup
+/// in a function returning one is a compile error, as it would never run.
+/// A generic return type (`fn f<R>() -> R`, `Self`, `Self::Out`, `T::Out`)
+/// needs the bound `R: exitstack::Fallible`: without it the function does
+/// not compile, rather than count every value as a success.
+///
+/// Returned values keep their coercions (`Err(Box::new(e))` to
+/// `Box<dyn Error>`, `Ok(&self.name)` to `&str`, fn items to fn pointers),
+/// and type errors in them are reported at the value, with rustc's own
+/// messages.
 ///
 /// # Async cleanups
 ///
@@ -427,9 +458,7 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// How it works: the function's body becomes an `async` block of its own
 /// inside the function, so that `return` and `?` leave it with their value
-/// before the cleanups are awaited; the signature is untouched. The return
-/// type is named ahead of that block (unless it contains `impl Trait`), so
-/// `return` values and the tail are coerced to it as before.
+/// before the cleanups are awaited; the signature is untouched.
 ///
 /// # Scopes of their own
 ///
@@ -455,17 +484,20 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Limitations
 ///
-/// * `?` and `return` inside the arguments of other macros
-///   (`println!("{}", f()?)`, `vec![g()?]`) are not seen: macro arguments
-///   are opaque tokens until that macro expands. Such an `Err` still returns,
-///   but on-error cleanups do not run for it; bind the value first
-///   (`let x = f()?;`).
-/// * A brace-delimited macro call at the very end of the body (`m! { ... }`)
-///   is taken as a statement and not observed; write `return m! { ... };`.
+/// * `#[track_caller]` does not pass through the closure the body runs in
+///   (on stable Rust), so it is refused rather than silently report the
+///   function itself.
 /// * The `Err` must come from the function itself: an error that a closure
 ///   returns to the function is observed where the function returns it.
+/// * A type parameter of the enclosing `impl` (`impl<R> Runner<R> { fn
+///   run(&self) -> R }`) is invisible to the attribute, which sees only the
+///   method: bounded by `R: exitstack::Fallible` on the `impl`, it is
+///   observed through it; unbounded, it is taken for a type that is never
+///   an error. (A parameter of the method itself is always seen.)
 /// * Put `#[exitstack::scope]` above attributes that rewrite the body, such
 ///   as `#[tokio::main]` or `#[tokio::test]`, so it sees the body as written.
+/// * `crate = path` (for a renamed dependency) also makes `path::defer!` and
+///   `#[path::cleanup]` recognised in the body: `#[es::scope(crate = es)]`.
 ///
 /// # Cost
 ///

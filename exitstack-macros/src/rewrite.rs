@@ -1,13 +1,22 @@
-//! The body rewrite of `#[exitstack::scope]`: ties the function's cleanups to
-//! its `Scope` and observes the values it returns.
+//! The body rewrite of `#[exitstack::scope]`: expands the cleanups written
+//! in the function's body, tied to its `Scope`, and makes every value the
+//! function returns an observed one (see `observe`).
 //!
 //! It runs before names are resolved, so it recognises macros by name:
-//! `defer!`, `cleanup!`, `pop_all!` (bare, or `exitstack::`-qualified for the
-//! exported ones) and the `#[cleanup]` attribute on `fn` items and `let`
-//! statements. `defer!` and `#[cleanup] fn` keep the path the user wrote
-//! (so the user's imports stay used) and are handed the scope through a
-//! hidden argument; `cleanup!`, `pop_all!` and `#[cleanup] let`, which only
-//! exist here, are expanded in place.
+//! `defer!`, `cleanup!`, `pop_all!` (bare, or qualified by `exitstack::` or
+//! by the path of `crate = path` for the exported ones) and the
+//! `#[cleanup]` attribute on `fn` items and `let` statements, each expanded
+//! in place through `expand::Cleanup`. It also sees into the macros whose
+//! `return`s and `?`s are the function's:
+//!
+//! * the standard macros whose arguments are expressions (`format!`,
+//!   `println!`, `vec!`, `assert!`, `write!`, ...): their arguments are
+//!   rewritten like any other code;
+//! * anyhow's and eyre's `bail!` and `ensure!`: run where their `return`
+//!   is caught, and what they return is observed.
+//!
+//! Any other macro is left as written: if it hides a `return` or `?`, the
+//! body does not type-check (see `observe`).
 //!
 //! An async cleanup (`defer!(async { ... })`, `cleanup!(async { ... })`,
 //! after an optional condition) registers its future on the function's
@@ -23,18 +32,17 @@
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
-use syn::{
-    Attribute, Block, Expr, ExprAsync, Item, ItemFn, Local, Macro, Meta, Stmt, StmtMacro, Token,
-};
+use syn::{Attribute, Block, Expr, ExprAsync, Item, ItemFn, Local, Macro, Stmt, StmtMacro, Token};
 
-use crate::args::{CleanupArgs, Condition, MacroBody, When};
+use crate::args::{Condition, MacroBody, When};
 use crate::cleanup;
 use crate::error::{Errors, format_err};
-use crate::expand::{Callback, Cleanup};
-use crate::observe;
-use crate::site::{Nested, Site};
+use crate::expand::{self, Callback, Cleanup};
+use crate::observe::Returns;
+use crate::site::{self, Locals, Nested, Site};
 
 /// The macros the rewrite recognises.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -42,35 +50,85 @@ enum Known {
     Defer,
     Cleanup,
     PopAll,
+    /// `bail!(...)`: `return Err(...)` (anyhow, eyre).
+    Bail,
+    /// `ensure!(cond, ...)`: `if !cond { return Err(...) }` (anyhow, eyre).
+    Ensure,
+    /// A standard macro whose arguments are expressions.
+    Std,
 }
 
+/// The standard macros whose arguments are comma-separated expressions
+/// (`vec!` also takes `elem; n`), so a `?` or `return` in them is the
+/// function's, rewritten like any other.
+const STD_MACROS: &[&str] = &[
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "dbg",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "eprint",
+    "eprintln",
+    "format",
+    "format_args",
+    "panic",
+    "print",
+    "println",
+    "todo",
+    "unimplemented",
+    "unreachable",
+    "vec",
+    "write",
+    "writeln",
+];
+
 impl Known {
-    fn of(mac: &Macro) -> Option<Self> {
+    fn of(mac: &Macro, krate: Option<&syn::Path>) -> Option<Self> {
         let path = &mac.path;
-        let segments: Vec<_> = path.segments.iter().map(|segment| &segment.ident).collect();
-        let (name, qualified) = match segments.as_slice() {
-            [name] if path.leading_colon.is_none() => (*name, false),
-            [krate, name] if *krate == "exitstack" => (*name, true),
-            _ => return None,
-        };
-        if name == "defer" {
-            Some(Known::Defer)
-        } else if name == "cleanup" {
-            Some(Known::Cleanup)
-        } else if name == "pop_all" && !qualified {
-            Some(Known::PopAll)
-        } else {
-            None
+        if site::names(path, "defer", krate) {
+            return Some(Known::Defer);
         }
+        if site::names(path, "cleanup", krate) {
+            return Some(Known::Cleanup);
+        }
+        if path.is_ident("pop_all") {
+            return Some(Known::PopAll);
+        }
+        let last = &path.segments.last()?.ident;
+        let prefix: Vec<_> = path
+            .segments
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|segment| segment.ident.to_string())
+            .collect();
+        let error_crate = prefix.is_empty()
+            || prefix
+                .iter()
+                .any(|name| name == "anyhow" || name == "eyre" || name == "color_eyre");
+        if error_crate && last == "bail" {
+            return Some(Known::Bail);
+        }
+        if error_crate && last == "ensure" {
+            return Some(Known::Ensure);
+        }
+        let std = prefix.is_empty()
+            || matches!(prefix.as_slice(), [name] if name == "std" || name == "core" || name == "alloc");
+        (std && STD_MACROS.iter().any(|name| last == name)).then_some(Known::Std)
     }
 }
 
 pub(crate) struct Rewriter<'a> {
-    scope: &'a Ident,
-    /// The function's implicit asynchronous stack (an `AsyncScope` local):
-    /// in an `async fn` whose body has async cleanups. `None` in any other
-    /// function, where an async cleanup is an error.
-    async_stack: Option<&'a Ident>,
+    locals: &'a Locals,
+    returns: &'a Returns<'a>,
+    /// The path of `crate = path`, under which `defer!` and `cleanup` are
+    /// recognised too.
+    krate: Option<&'a syn::Path>,
+    /// Whether the body is an `async` block: a `bail!` or `ensure!` whose
+    /// arguments `.await` is run in one.
+    is_async: bool,
     /// Whether the function's body calls `pop_all!()`. Without it, a
     /// cleanup that runs whatever the outcome and does not take the
     /// `Outcome` needs nothing from the scope: it expands to the plain
@@ -83,14 +141,17 @@ pub(crate) struct Rewriter<'a> {
 
 impl<'a> Rewriter<'a> {
     pub(crate) fn new(
-        scope: &'a Ident,
-        async_stack: Option<&'a Ident>,
+        returns: &'a Returns<'a>,
+        krate: Option<&'a syn::Path>,
+        is_async: bool,
         block: &Block,
         errors: &'a mut Errors,
     ) -> Self {
         Rewriter {
-            scope,
-            async_stack,
+            locals: returns.locals,
+            returns,
+            krate,
+            is_async,
             disarmable: calls_pop_all(block.to_token_stream()),
             nested: None,
             errors,
@@ -106,7 +167,7 @@ impl<'a> Rewriter<'a> {
 
     fn site(&self) -> Site<'a> {
         match self.nested {
-            None => Site::Scope(self.scope),
+            None => Site::Scope(self.locals),
             Some(nested) => Site::Nested(nested),
         }
     }
@@ -121,103 +182,138 @@ impl<'a> Rewriter<'a> {
         self.nested(nested, |this| visit_mut::visit_expr_mut(this, expr));
     }
 
-    /// `defer!(condition: body)` becomes
-    /// `defer!(@scoped __exitstack_scope, When::Condition => body);` in the
-    /// function's body, and stays as written (its body rewritten) in a
-    /// nested scope.
-    fn defer(&mut self, attrs: Vec<Attribute>, mut mac: Macro) -> Stmt {
-        // `defer! { ... }` needs no `;`; `defer!(...)` does, also where the
-        // user left it out at the end of a block.
-        let braced = matches!(mac.delimiter, syn::MacroDelimiter::Brace(_));
-        let semi_token = (!braced).then(|| Token![;](mac.delimiter.span().close()));
+    /// A synchronous cleanup of the implicit stack, from any form: tied to
+    /// the function's scope when it needs it, an error where it needs a
+    /// scope it cannot have.
+    fn guard(&mut self, cleanup: &Cleanup, form: &str) -> TokenStream {
+        let when = cleanup.condition.when;
+        if when.needs_scope() && self.nested.is_some() {
+            let form = format!("{form}({}: ...)", when.keyword());
+            self.errors
+                .push(self.site().needs_scope_error(cleanup.condition, &form));
+        }
+        let locals = match self.nested {
+            None if self.needs_scope(when, cleanup.takes_outcome()) => Some(self.locals),
+            _ => None,
+        };
+        cleanup.guard(&self.locals.krate, locals)
+    }
+
+    /// `defer!(condition: body)`: `let __exitstack_guard = <guard>;`, or the
+    /// registration of an async cleanup.
+    fn defer(&mut self, attrs: &[Attribute], mac: &Macro) -> Stmt {
+        let used = mark_used(&mac.path);
         let Some(MacroBody { condition, body }) = self.errors.ok(mac.parse_body()) else {
             return empty_stmt();
         };
-        if starts_with_async(&body) {
-            let condition = condition.unwrap_or_else(|| Condition::always(mac.path.span()));
-            mac.tokens = match self.async_cleanup(condition, &body, "defer!") {
+        let condition = condition.unwrap_or_else(|| Condition::always(mac.path.span()));
+        let span = Span::mixed_site().located_at(mac.path.span());
+        let tokens = if starts_with_async(&body) {
+            match self.async_cleanup(condition, &body, "defer!") {
                 Ok((stack, future)) => {
-                    let when = condition.when.to_path();
-                    quote!(@async #stack, #when => #future)
+                    let registered =
+                        expand::register_async(condition, self.locals, stack, &future, false);
+                    quote_spanned!(span=> #(#attrs)* #registered;)
                 }
-                Err(future) => quote!(@async_inert #future),
-            };
+                Err(future) => quote_spanned!(span=> #(#attrs)* let _ = #future;),
+            }
+        } else if let Some((value, body)) = value_form(&body) {
+            let guard = self.value_guard(condition, &value, body);
+            quote_spanned!(span=> #(#attrs)* #guard)
         } else {
-            let condition_tokens = condition.map(|condition| {
-                let keyword = Ident::new(condition.when.keyword(), condition.span);
-                quote!(#keyword:)
-            });
-            let condition = condition.unwrap_or_else(|| Condition::always(mac.path.span()));
-            let body = self.cleanup_body(body);
-            mac.tokens = match self.nested {
-                None if !self.needs_scope(condition.when, false) => quote!(#condition_tokens #body),
-                None => {
-                    let scope = self.scope;
-                    let when = condition.when.to_path();
-                    quote!(@scoped #scope, #when => #body)
-                }
-                Some(_) if condition.when.needs_scope() => {
-                    let form = format!("defer!({}: ...)", condition.when.keyword());
-                    self.errors
-                        .push(self.site().needs_scope_error(condition, &form));
-                    // Best effort: a plain `defer!`, so its body type-checks.
-                    body
-                }
-                Some(_) => quote!(#condition_tokens #body),
-            };
-        }
-        Stmt::Macro(StmtMacro {
-            attrs,
-            mac,
-            semi_token,
-        })
+            let cleanup = self.body_cleanup(condition, body, mac);
+            let guard = self.guard(&cleanup, "defer!");
+            let name = Ident::new("__exitstack_guard", span);
+            quote_spanned!(span=> #(#attrs)* let #name = #guard;)
+        };
+        Stmt::Item(Item::Verbatim(quote!(#used #tokens)))
     }
 
-    /// `cleanup!(...)`: the guard, as an expression.
-    fn cleanup(&mut self, mac: &Macro) -> Expr {
-        let Some(MacroBody { condition, body }) = self.errors.ok(mac.parse_body()) else {
-            // Best effort: a guard that does nothing, so `.cancel()` resolves.
-            return Expr::Verbatim(quote!(::exitstack::__private::Defer::new(|| {})));
-        };
-        let path_span = mac.path.span();
-        let condition = condition.unwrap_or_else(|| Condition::always(path_span));
-        if starts_with_async(&body) {
-            let span = Span::mixed_site().located_at(condition.span);
-            return Expr::Verbatim(match self.async_cleanup(condition, &body, "cleanup!") {
-                Ok((stack, future)) => {
-                    let when = condition.when.to_path();
-                    quote_spanned! {span=>
-                        #stack.cleanup(#when, #future)
-                    }
-                }
-                // Best effort: something with `.cancel()`.
-                Err(future) => quote_spanned! {span=> {
-                    let _ = #future;
-                    ::exitstack::__private::Defer::new(|| {})
-                }},
-            });
-        }
-        if condition.when.needs_scope() && self.nested.is_some() {
-            let form = format!("cleanup!({}: ...)", condition.when.keyword());
+    /// `defer!(condition: value => body)`: the local `value` moves into a
+    /// value guard (`ScopeGuard`), rebound to the same name, so the body of
+    /// the function keeps using it and the cleanup sees its final state. In
+    /// the function's body, the guard is tied to its scope (it sees an
+    /// `Err`, and `pop_all!()` disarms it); nested, it is a plain value guard
+    /// (`exitstack::guard` and its `on_success` / `on_unwind` forms).
+    fn value_guard(
+        &mut self,
+        condition: Condition,
+        value: &Ident,
+        body: TokenStream,
+    ) -> TokenStream {
+        let krate = self.locals.krate.clone();
+        let span = Span::mixed_site().located_at(condition.span);
+        let when = condition.when;
+        if when.needs_scope() && self.nested.is_some() {
+            let form = format!("defer!({}: {value} => ...)", when.keyword());
             self.errors
                 .push(self.site().needs_scope_error(condition, &form));
         }
+        let body = self.cleanup_body(body);
+        let closure = quote_spanned! {span=>
+            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut #value| { #body }
+        };
+        let guard = if self.nested.is_none() {
+            let check = expand::can_fail(condition, &krate, self.locals);
+            let scope = &self.locals.scope;
+            let when = when.to_path(&krate);
+            quote_spanned! {span=> {
+                #check
+                #krate::__private::ScopeGuard::scoped(&#scope, #when, #value, #closure)
+            }}
+        } else {
+            let constructor = match when {
+                When::Success => quote_spanned!(span=> guard_on_success),
+                When::Panic => quote_spanned!(span=> guard_on_unwind),
+                _ => quote_spanned!(span=> guard),
+            };
+            quote_spanned!(span=> #krate::__private::#constructor(#value, #closure))
+        };
+        quote_spanned! {span=>
+            #[allow(unused_mut, reason = "the body may only read the value")]
+            let mut #value = #guard;
+        }
+    }
+
+    /// The cleanup of a `defer!` or `cleanup!` with a synchronous body.
+    fn body_cleanup(&mut self, condition: Condition, body: TokenStream, mac: &Macro) -> Cleanup {
         let mut body = Group::new(Delimiter::Brace, self.cleanup_body(body));
         body.set_span(mac.delimiter.span().join());
-        let cleanup = Cleanup {
+        Cleanup {
             condition,
             callback: Callback::Body {
                 capture: None,
                 param: None,
                 body: body.into_token_stream(),
-                span: path_span,
+                span: mac.path.span(),
             },
+        }
+    }
+
+    /// `cleanup!(...)`: the guard (or the handle of an async cleanup), as an
+    /// expression.
+    fn cleanup(&mut self, mac: &Macro) -> Expr {
+        let krate = &self.locals.krate;
+        let Some(MacroBody { condition, body }) = self.errors.ok(mac.parse_body()) else {
+            // Best effort: a guard that does nothing, so `.cancel()` resolves.
+            return Expr::Verbatim(quote!(#krate::__private::Defer::new(|| {})));
         };
-        let site = self.site();
-        let scope = site
-            .scope()
-            .filter(|_| self.needs_scope(cleanup.condition.when, false));
-        Expr::Verbatim(cleanup.guard(scope))
+        let condition = condition.unwrap_or_else(|| Condition::always(mac.path.span()));
+        if starts_with_async(&body) {
+            let span = Span::mixed_site().located_at(condition.span);
+            return Expr::Verbatim(match self.async_cleanup(condition, &body, "cleanup!") {
+                Ok((stack, future)) => {
+                    expand::register_async(condition, self.locals, stack, &future, true)
+                }
+                // Best effort: something with `.cancel()`.
+                Err(future) => quote_spanned! {span=> {
+                    let _ = #future;
+                    #krate::__private::Defer::new(|| {})
+                }},
+            });
+        }
+        let cleanup = self.body_cleanup(condition, body, mac);
+        Expr::Verbatim(self.guard(&cleanup, "cleanup!"))
     }
 
     /// `pop_all!()`: disarms every cleanup of the function made so far.
@@ -237,13 +333,119 @@ impl<'a> Rewriter<'a> {
             ));
             return Expr::Verbatim(quote!(()));
         }
-        let scope = self.scope;
+        let scope = &self.locals.scope;
         let span = Span::mixed_site().located_at(mac.path.span());
-        Expr::Verbatim(if let Some(stack) = self.async_stack {
+        Expr::Verbatim(if let Some(stack) = &self.locals.async_stack {
             quote_spanned!(span=> #stack.cancel_all(&#scope))
         } else {
             quote_spanned!(span=> #scope.cancel_all())
         })
+    }
+
+    /// `bail!(...)` of anyhow or eyre, in the function's body: the macro
+    /// runs where its `return` is caught, and what it returns is returned,
+    /// observed.
+    ///
+    /// ```text
+    /// return <observed>(Err(match catch(|| -> Result<Infallible, _> { bail!(...) }) {
+    ///     Err(error) => error,
+    ///     Ok(never) => match never {},
+    /// }))
+    /// ```
+    fn bail(&mut self, mac: &Macro) -> Expr {
+        let span = Span::mixed_site().located_at(mac.span());
+        let error = Ident::new("__exitstack_error", span);
+        let never = Ident::new("__exitstack_never", span);
+        let caught = self.catch(
+            mac,
+            &quote_spanned!(span=> ::core::result::Result<::core::convert::Infallible, _>),
+            &quote!(),
+        );
+        let value = Expr::Verbatim(quote_spanned! {span=>
+            ::core::result::Result::Err(match #caught {
+                ::core::result::Result::Err(#error) => #error,
+                ::core::result::Result::Ok(#never) => match #never {},
+            })
+        });
+        Expr::Return(syn::ExprReturn {
+            attrs: Vec::new(),
+            return_token: Token![return](span),
+            expr: Some(Box::new(self.returns.observed(&value))),
+        })
+    }
+
+    /// `ensure!(cond, ...)` of anyhow or eyre, in the function's body.
+    ///
+    /// ```text
+    /// if let Err(error) = catch(|| -> Result<(), _> { ensure!(...); Ok(()) }) {
+    ///     return <observed>(Err(error));
+    /// }
+    /// ```
+    fn ensure(&mut self, mac: &Macro) -> Expr {
+        let span = Span::mixed_site().located_at(mac.span());
+        let error = Ident::new("__exitstack_error", span);
+        let caught = self.catch(
+            mac,
+            &quote_spanned!(span=> ::core::result::Result<(), _>),
+            &quote_spanned!(span=> ; ::core::result::Result::Ok(())),
+        );
+        let value = Expr::Verbatim(quote_spanned!(span=> ::core::result::Result::Err(#error)));
+        let returned = self.returns.observed(&value);
+        Expr::Verbatim(quote_spanned! {span=>
+            if let ::core::result::Result::Err(#error) = #caught {
+                return #returned;
+            }
+        })
+    }
+
+    /// Runs `mac` (then `then`) in a closure returning `ty`, or, if its
+    /// arguments `.await`, in an `async` block awaited at once.
+    fn catch(&mut self, mac: &Macro, ty: &TokenStream, then: &TokenStream) -> TokenStream {
+        let span = Span::mixed_site().located_at(mac.span());
+        let krate = &self.locals.krate;
+        if self.is_async && mentions_await(mac.tokens.clone()) {
+            quote_spanned! {span=>
+                async {
+                    if false {
+                        return #krate::__private::output::<#ty>(&#krate::__private::Ret::new());
+                    }
+                    #mac #then
+                }.await
+            }
+        } else {
+            quote_spanned!(span=> #krate::__private::catch(|| -> #ty { #mac #then }))
+        }
+    }
+
+    /// A standard macro with expression arguments: the arguments are
+    /// rewritten; as written if they do not parse as expressions.
+    fn std_macro(&mut self, mac: &mut Macro) {
+        let parsed = Punctuated::<Expr, Token![,]>::parse_terminated
+            .parse2(mac.tokens.clone())
+            .map(|args| (args, None))
+            .or_else(|_| {
+                // `vec![elem; n]`.
+                (|input: ParseStream<'_>| {
+                    let elem: Expr = input.parse()?;
+                    let semi: Token![;] = input.parse()?;
+                    let n: Expr = input.parse()?;
+                    Ok((Punctuated::from_iter([elem, n]), Some(semi)))
+                })
+                .parse2(mac.tokens.clone())
+            });
+        let Ok((mut args, semi)) = parsed else {
+            return;
+        };
+        for arg in &mut args {
+            self.visit_expr_mut(arg);
+        }
+        mac.tokens = match semi {
+            Some(semi) => {
+                let (elem, n) = (&args[0], &args[1]);
+                quote!(#elem #semi #n)
+            }
+            None => args.into_token_stream(),
+        };
     }
 
     /// The future of an async cleanup (`body` is `async { ... }` or
@@ -291,7 +493,7 @@ impl<'a> Rewriter<'a> {
         self.nested(Nested::Cleanup, |this| {
             this.visit_block_mut(&mut future.block);
         });
-        let message = match (self.nested, self.async_stack) {
+        let message = match (self.nested, self.locals.async_stack.as_ref()) {
             (None, Some(stack)) => return Ok((stack, future.into_token_stream())),
             (Some(nested), _) => format!(
                 "`{form}` cannot be awaited from inside {nested}, which is a scope of its own: \
@@ -324,85 +526,69 @@ impl<'a> Rewriter<'a> {
         }
     }
 
-    /// `#[cleanup(args)] fn`: in the function's body, the attribute is handed
-    /// the scope (`#[cleanup(@__exitstack_scope, args)]`); in a nested scope
-    /// it expands as outside any scope, unless it needs one.
+    /// `#[cleanup(args)] fn`, expanded in place.
     fn cleanup_fn(&mut self, mut func: ItemFn) -> Stmt {
         let block = &mut func.block;
         self.nested(Nested::Cleanup, |this| {
             this.visit_block_mut(block);
         });
-        let Some(index) = func.attrs.iter().position(cleanup::is_cleanup_attr) else {
+        let index = func
+            .attrs
+            .iter()
+            .position(|attr| cleanup::is_cleanup_attr(attr, self.krate));
+        let used = index.and_then(|index| mark_used(func.attrs[index].path()));
+        let Some(args) = cleanup::take_cleanup_attr(&mut func.attrs, self.krate, self.errors)
+        else {
             return Stmt::Item(Item::Fn(func));
         };
-        if self.nested.is_none() {
-            let plain = match &func.attrs[index].meta {
-                Meta::Path(_) => Some(When::Always),
-                Meta::List(list) => list
-                    .parse_args::<CleanupArgs>()
-                    .ok()
-                    .filter(|args| args.stack.is_none())
-                    .map(|args| args.condition.map_or(When::Always, |c| c.when)),
-                Meta::NameValue(_) => None,
-            }
-            .is_some_and(|when| !self.needs_scope(when, !func.sig.inputs.is_empty()));
-            if plain {
-                // Expands as outside any scope: a plain `Defer`.
-                return Stmt::Item(Item::Fn(func));
-            }
-            let scope = self.scope;
-            let attr = &mut func.attrs[index];
-            let meta =
-                std::mem::replace(&mut attr.meta, Meta::Path(syn::Path::from(scope.clone())));
-            attr.meta = match meta {
-                Meta::Path(path) => syn::parse_quote!(#path(@#scope)),
-                Meta::List(mut list) => {
-                    let args = list.tokens;
-                    list.tokens = quote!(@#scope, #args);
-                    Meta::List(list)
-                }
-                // `#[cleanup = ...]`: the attribute reports it.
-                meta @ Meta::NameValue(_) => meta,
-            };
-            return Stmt::Item(Item::Fn(func));
-        }
-        let needs_scope = match &func.attrs[index].meta {
-            Meta::List(list) => list.parse_args::<CleanupArgs>().is_ok_and(|args| {
-                args.stack.is_none() && args.condition.is_some_and(|c| c.when.needs_scope())
-            }),
-            _ => false,
-        };
-        if !needs_scope {
-            return Stmt::Item(Item::Fn(func));
-        }
-        let mut tokens = mark_used(&func.attrs[index]).unwrap_or_default();
-        let args = cleanup::take_cleanup_attr(&mut func.attrs, self.errors).unwrap_or_default();
-        let site = self.site();
+        let site = self.cleanup_site(&args, !func.sig.inputs.is_empty());
+        let mut tokens = used.unwrap_or_default();
         tokens.extend(cleanup::expand_fn(args, func, &site, self.errors));
         Stmt::Item(Item::Verbatim(tokens))
     }
 
     /// `#[cleanup(args)] let name = expr;`, expanded in place.
     fn cleanup_let(&mut self, mut local: Local) -> Stmt {
-        let index = local.attrs.iter().position(cleanup::is_cleanup_attr);
-        let used = index.and_then(|index| mark_used(&local.attrs[index]));
-        let args = cleanup::take_cleanup_attr(&mut local.attrs, self.errors).unwrap_or_default();
+        let index = local
+            .attrs
+            .iter()
+            .position(|attr| cleanup::is_cleanup_attr(attr, self.krate));
+        let used = index.and_then(|index| mark_used(local.attrs[index].path()));
+        let args = cleanup::take_cleanup_attr(&mut local.attrs, self.krate, self.errors)
+            .unwrap_or_default();
         if let Some(init) = &mut local.init {
             self.visit_expr_mut(&mut init.expr);
         }
-        let site = self.site();
+        let takes_outcome = matches!(
+            local.init.as_ref().map(|init| &*init.expr),
+            Some(Expr::Closure(closure)) if closure.inputs.len() == 1
+        );
+        let site = self.cleanup_site(&args, takes_outcome);
         let mut tokens = used.unwrap_or_default();
         tokens.extend(cleanup::expand_let(args, local, &site, self.errors));
         Stmt::Item(Item::Verbatim(tokens))
     }
+
+    /// Where a `#[cleanup]` expands: tied to the function's scope when it
+    /// needs it, else as outside any scope (a plain guard).
+    fn cleanup_site(&self, args: &crate::args::CleanupArgs, takes_outcome: bool) -> Site<'a> {
+        let when = args
+            .condition
+            .map_or(When::Always, |condition| condition.when);
+        match self.nested {
+            None if args.stack.is_none() && !self.needs_scope(when, takes_outcome) => {
+                Site::Standalone
+            }
+            _ => self.site(),
+        }
+    }
 }
 
-/// Where the rewrite consumes a `#[cleanup]` attribute (on a `let`, or after
-/// reporting an error): when it was named through an import (`use
-/// exitstack::cleanup;`), a `use` of that name keeps the import used (and
-/// requires it, as every other use of `#[cleanup]` does).
-fn mark_used(attr: &Attribute) -> Option<TokenStream> {
-    let name = attr.path().get_ident()?;
+/// Where the rewrite consumes a macro or attribute named through an import
+/// (`use exitstack::defer;`): a `use` of that name keeps the import used
+/// (and requires it, as every other use does).
+fn mark_used(path: &syn::Path) -> Option<TokenStream> {
+    let name = path.get_ident()?;
     let span = Span::mixed_site().located_at(name.span());
     Some(quote_spanned! {span=>
         #[allow(unused_imports)]
@@ -413,12 +599,17 @@ fn mark_used(attr: &Attribute) -> Option<TokenStream> {
 impl VisitMut for Rewriter<'_> {
     fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
         let known = match stmt {
-            Stmt::Macro(mac) => Known::of(&mac.mac),
+            Stmt::Macro(mac) => Known::of(&mac.mac, self.krate),
             // `defer!(...)` without `;` at the end of a block.
             Stmt::Expr(Expr::Macro(mac), _) => {
-                Known::of(&mac.mac).filter(|known| *known == Known::Defer)
+                Known::of(&mac.mac, self.krate).filter(|known| *known == Known::Defer)
             }
-            Stmt::Item(Item::Fn(func)) if func.attrs.iter().any(cleanup::is_cleanup_attr) => {
+            Stmt::Item(Item::Fn(func))
+                if func
+                    .attrs
+                    .iter()
+                    .any(|attr| cleanup::is_cleanup_attr(attr, self.krate)) =>
+            {
                 if let Stmt::Item(Item::Fn(func)) = take(stmt) {
                     *stmt = self.cleanup_fn(func);
                 }
@@ -426,7 +617,12 @@ impl VisitMut for Rewriter<'_> {
             }
             // Nested items keep their own scopes.
             Stmt::Item(_) => return,
-            Stmt::Local(local) if local.attrs.iter().any(cleanup::is_cleanup_attr) => {
+            Stmt::Local(local)
+                if local
+                    .attrs
+                    .iter()
+                    .any(|attr| cleanup::is_cleanup_attr(attr, self.krate)) =>
+            {
                 if let Stmt::Local(local) = take(stmt) {
                     *stmt = self.cleanup_let(local);
                 }
@@ -434,10 +630,31 @@ impl VisitMut for Rewriter<'_> {
             }
             _ => None,
         };
-        let Some(known) = known else {
+        if !matches!(known, Some(Known::Defer | Known::Cleanup | Known::PopAll)) {
+            // The others are expressions: as a statement, `m!(...);` is an
+            // expression statement.
+            if let Stmt::Macro(_) = stmt
+                && known.is_some()
+            {
+                let Stmt::Macro(StmtMacro {
+                    attrs,
+                    mac,
+                    semi_token,
+                }) = take(stmt)
+                else {
+                    unreachable!("matched above")
+                };
+                let mut expr = Expr::Macro(syn::ExprMacro { attrs, mac });
+                self.visit_expr_mut(&mut expr);
+                let semi_token = semi_token.or_else(|| {
+                    (!matches!(expr, Expr::Macro(_))).then(|| Token![;](Span::call_site()))
+                });
+                *stmt = Stmt::Expr(expr, semi_token);
+                return;
+            }
             visit_mut::visit_stmt_mut(self, stmt);
             return;
-        };
+        }
         let (attrs, mac, semi_token) = match take(stmt) {
             Stmt::Macro(StmtMacro {
                 attrs,
@@ -448,8 +665,8 @@ impl VisitMut for Rewriter<'_> {
             _ => unreachable!("matched above"),
         };
         *stmt = match known {
-            Known::Defer => self.defer(attrs, mac),
-            Known::Cleanup if semi_token.is_some() => {
+            Some(Known::Defer) => self.defer(&attrs, &mac),
+            Some(Known::Cleanup) if semi_token.is_some() => {
                 let is_async = mac
                     .parse_body::<MacroBody>()
                     .is_ok_and(|body| starts_with_async(&body.body));
@@ -471,8 +688,8 @@ impl VisitMut for Rewriter<'_> {
                 let name = Ident::new("__exitstack_guard", Span::mixed_site());
                 Stmt::Item(Item::Verbatim(quote!(let #name = #guard;)))
             }
-            Known::Cleanup => Stmt::Expr(self.cleanup(&mac), semi_token),
-            Known::PopAll => Stmt::Expr(self.pop_all(&mac), semi_token),
+            Some(Known::Cleanup) => Stmt::Expr(self.cleanup(&mac), semi_token),
+            _ => Stmt::Expr(self.pop_all(&mac), semi_token),
         };
     }
 
@@ -484,21 +701,35 @@ impl VisitMut for Rewriter<'_> {
             Expr::TryBlock(_) => self.nested_expr(Nested::TryBlock, expr),
             Expr::Return(ret) => {
                 visit_mut::visit_expr_return_mut(self, ret);
-                if let (None, Some(value)) = (self.nested, &mut ret.expr) {
-                    observe::returned(value, self.scope);
+                if self.nested.is_none() {
+                    let value = ret.expr.take().map_or_else(
+                        || {
+                            let span = Span::mixed_site().located_at(ret.return_token.span);
+                            Expr::Verbatim(quote_spanned!(span=> ()))
+                        },
+                        |value| *value,
+                    );
+                    ret.expr = Some(Box::new(self.returns.observed(&value)));
                 }
             }
             Expr::Try(try_expr) => {
                 visit_mut::visit_expr_try_mut(self, try_expr);
                 if self.nested.is_none() {
-                    observe::try_operand(&mut try_expr.expr, self.scope);
+                    let operand =
+                        std::mem::replace(&mut *try_expr.expr, Expr::Verbatim(TokenStream::new()));
+                    *expr = self
+                        .returns
+                        .try_expr(&operand, try_expr.question_token.span);
                 }
             }
-            Expr::Macro(mac) => match Known::of(&mac.mac) {
+            Expr::Macro(mac) => match Known::of(&mac.mac, self.krate) {
                 Some(Known::Cleanup) => *expr = self.cleanup(&mac.mac),
                 Some(Known::PopAll) => *expr = self.pop_all(&mac.mac),
+                Some(Known::Bail) if self.nested.is_none() => *expr = self.bail(&mac.mac),
+                Some(Known::Ensure) if self.nested.is_none() => *expr = self.ensure(&mac.mac),
+                Some(Known::Std) => self.std_macro(&mut mac.mac),
                 // `defer!` is a statement; elsewhere it reports that itself.
-                Some(Known::Defer) | None => {}
+                _ => {}
             },
             _ => visit_mut::visit_expr_mut(self, expr),
         }
@@ -513,6 +744,15 @@ fn take(stmt: &mut Stmt) -> Stmt {
 
 fn empty_stmt() -> Stmt {
     Stmt::Item(Item::Verbatim(TokenStream::new()))
+}
+
+/// Whether `tokens` contain `.await`.
+fn mentions_await(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == "await",
+        TokenTree::Group(group) => mentions_await(group.stream()),
+        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+    })
 }
 
 /// Whether `tokens` call `pop_all!` anywhere (also in places where that is
@@ -577,4 +817,15 @@ fn is_async_body(body: TokenStream) -> bool {
         }
         _ => false,
     }
+}
+
+/// `value => body` in a `defer!`: the value form, whose `value` is a local
+/// (an identifier followed by `=>`; nothing else can start a statement so).
+fn value_form(body: &TokenStream) -> Option<(Ident, TokenStream)> {
+    let parser = |input: ParseStream<'_>| {
+        let value: Ident = input.parse()?;
+        input.parse::<Token![=>]>()?;
+        Ok((value, input.parse::<TokenStream>()?))
+    };
+    parser.parse2(body.clone()).ok()
 }

@@ -1,189 +1,365 @@
-//! `#[exitstack::scope]`: gives a function an implicit stack that sees its
-//! `Err` returns, and an `async fn` with async cleanups an implicit
+//! `#[exitstack::scope]`: gives a function an implicit stack that sees every
+//! value it returns, and an `async fn` with async cleanups an implicit
 //! asynchronous stack that awaits them.
+//!
+//! Three steps: [`parse`] the arguments and the item, [`analyse`] what the
+//! function is (its body's form, its return type), [`expand`] it.
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::parse::{Parse, ParseStream};
 use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, ExprBlock, Item, ReturnType, Stmt, Token};
+use syn::{Block, Expr, Generics, Item, ItemFn, ReturnType, Stmt, Type};
 
+use crate::args::{self, ScopeArgs};
 use crate::error::{Errors, bail, format_err};
-use crate::observe;
+use crate::observe::{self, Check, Returns};
 use crate::rewrite::{self, Rewriter};
+use crate::site::Locals;
 
-/// ```text
-/// fn f(args) -> R {
-///     let __exitstack_scope = ::exitstack::__private::Scope::new();
-///     { <the user's block, rewritten> }
-/// }
-/// ```
-///
-/// The signature is untouched, so `async fn`, generics, `impl Trait`,
-/// receivers and other attributes are as written; the user's block keeps a
-/// scope of its own, so its locals (and the guards among them) are dropped
-/// before the scope they borrow.
-///
-/// An `async fn` whose body has async cleanups also gets an implicit
-/// asynchronous stack, and its block becomes an `async` block of its own,
-/// awaited before the cleanups (see `exitstack::__private::AsyncScope`):
-///
-/// ```text
-/// async fn f(args) -> R {
-///     let __exitstack_scope = ::exitstack::__private::Scope::new();
-///     let __exitstack_async = ::exitstack::__private::AsyncScope::send();
-///     __exitstack_async
-///         .run(&__exitstack_scope, async {
-///             if false {
-///                 return ::exitstack::__private::output::<R>();
-///             }
-///             <the user's block, rewritten>
-///         })
-///         .await
-/// }
-/// ```
 pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let not_send = errors
+    let (args, func) = parse(args, item, &mut errors)?;
+    let Some(function) = analyse(&args, &func, &mut errors) else {
+        return Ok(errors.emit_with(func.into_token_stream()));
+    };
+    let tokens = expand(&args, func, function, &mut errors);
+    Ok(errors.emit_with(tokens))
+}
+
+/// Step 1: the arguments (recoverable) and the `fn` (fatal if it is none).
+fn parse(
+    args: TokenStream,
+    item: TokenStream,
+    errors: &mut Errors,
+) -> syn::Result<(ScopeArgs, ItemFn)> {
+    let args = errors
         .ok(syn::parse2::<ScopeArgs>(args))
-        .and_then(|args| args.not_send);
-    let mut func = match syn::parse2::<Item>(item)? {
-        Item::Fn(func) => func,
+        .unwrap_or_default();
+    match syn::parse2::<Item>(item)? {
+        Item::Fn(func) => Ok((args, func)),
         item => bail!(
             item,
             "`#[exitstack::scope]` goes on a `fn` or method with a body"
         ),
-    };
+    }
+}
+
+/// What the function's body is, as the expansion treats it.
+enum Body {
+    /// A sync `fn`: the body runs as a closure.
+    Sync,
+    /// An `async fn`: the body runs as an `async` block.
+    Async,
+    /// A method of an `#[async_trait]` impl, which rewrote `async fn f() ->
+    /// R { body }` into `fn f() -> Pin<Box<dyn Future<Output = R> + ..>>`
+    /// with the body `Box::pin(async move { let __ret: R = { body }; __ret })`:
+    /// the `async move` block's statements are replaced.
+    AsyncTrait {
+        /// `Box::pin`, as async-trait wrote it.
+        pin: Box<Expr>,
+        /// The `async move` block.
+        future: syn::ExprAsync,
+        /// `R`, from `let __ret: R`.
+        output: Box<Type>,
+        /// The user's block, from `= { body }`.
+        block: Box<Block>,
+    },
+}
+
+/// Step 2's result.
+struct Function {
+    body: Body,
+    /// The return type `R` of the body; `None` for `()`.
+    output: Option<Box<Type>>,
+    check: Check,
+    /// Whether the body has async cleanups: it gets an implicit async stack.
+    has_async_stack: bool,
+}
+
+/// Step 2: checks what the attribute cannot apply to (reported; `None`
+/// leaves the function as written) and finds the body's form.
+fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Function> {
+    let mut valid = true;
     if let Some(constness) = &func.sig.constness {
         errors.push(format_err!(
             constness,
             "`#[exitstack::scope]` cannot be used on a `const fn`: its cleanups run in \
              destructors, at run time"
         ));
+        valid = false;
     }
-
-    if let (Some(question), None) = (&not_send, &func.sig.asyncness) {
+    if let Some(attr) = func
+        .attrs
+        .iter()
+        .find(|attr| attr.path().is_ident("track_caller"))
+    {
+        errors.push(format_err!(
+            attr,
+            "`#[track_caller]` cannot go with `#[exitstack::scope]`: the body runs in a \
+             closure, which `#[track_caller]` does not pass through on stable Rust, so \
+             `Location::caller()` and panics would report the function itself; remove one"
+        ));
+        valid = false;
+    }
+    let body = if func.sig.asyncness.is_some() {
+        Body::Async
+    } else if let Some(body) = async_trait(&func.block) {
+        body
+    } else {
+        if let Some(local) = rewritten_by_tokio(&func.block) {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                "`#[exitstack::scope]` must be written above `#[tokio::main]` or \
+                 `#[tokio::test]` (or any attribute that rewrites the body): it expands after \
+                 them, and sees their `async` block instead of the body as written",
+            ));
+            errors.push(format_err!(
+                local,
+                "this `async` block was written by the attribute above `#[exitstack::scope]`"
+            ));
+            return None;
+        }
+        Body::Sync
+    };
+    if let (Some(question), Body::Sync) = (&args.not_send, &body) {
         errors.push(format_err!(
             question,
             "`?Send` is for an `async fn`: it lets its async cleanups hold values that are not \
              `Send`"
         ));
     }
-
-    let scope = Ident::new("__exitstack_scope", Span::mixed_site());
-    let async_stack = Ident::new("__exitstack_async", Span::mixed_site());
-    let has_async_stack =
-        func.sig.asyncness.is_some() && rewrite::has_async_cleanup(func.block.to_token_stream());
-    Rewriter::new(
-        &scope,
-        has_async_stack.then_some(&async_stack),
-        &func.block,
-        &mut errors,
-    )
-    .visit_block_mut(&mut func.block);
-    observe::tail(&mut func.block, &scope);
-
-    let brace_token = syn::token::Brace {
-        span: func.block.brace_token.span,
-    };
-    let user_block = std::mem::replace(
-        &mut *func.block,
-        Block {
-            brace_token,
-            stmts: Vec::new(),
+    let output = match &body {
+        Body::AsyncTrait { output, .. } => Some(copy(&**output)),
+        Body::Sync | Body::Async => match &func.sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some(copy(&**ty)),
         },
-    );
+    };
+    let output: Option<Box<Type>> = output.map(Box::new);
+    let check = check(output.as_deref(), &func.sig.generics);
+    let block = match &body {
+        Body::AsyncTrait { block, .. } => block,
+        Body::Sync | Body::Async => &func.block,
+    };
+    let has_async_stack =
+        !matches!(body, Body::Sync) && rewrite::has_async_cleanup(block.to_token_stream());
+    valid.then_some(Function {
+        body,
+        output,
+        check,
+        has_async_stack,
+    })
+}
+
+/// How a returned value is checked, by its type as written.
+fn check(output: Option<&Type>, generics: &Generics) -> Check {
+    let Some(ty) = output else {
+        return Check::Unit;
+    };
+    match ty {
+        Type::Tuple(tuple) if tuple.elems.is_empty() => Check::Unit,
+        Type::Paren(paren) => check(Some(&paren.elem), generics),
+        Type::Group(group) => check(Some(&group.elem), generics),
+        // `<T as Trait>::Out`.
+        Type::Path(path) if path.qself.is_some() => Check::Generic,
+        // `T`, `T::Out`, `Self`, `Self::Out`.
+        Type::Path(path) => {
+            let first = &path.path.segments[0].ident;
+            let is_param = generics.type_params().any(|param| param.ident == *first);
+            if path.path.leading_colon.is_none() && (first == "Self" || is_param) {
+                Check::Generic
+            } else {
+                Check::Concrete
+            }
+        }
+        _ => Check::Concrete,
+    }
+}
+
+/// The body `#[async_trait]` writes: `Box::pin(async move { let __ret: R =
+/// { body }; __ret })`.
+fn async_trait(block: &Block) -> Option<Body> {
+    let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
+        return None;
+    };
+    let Expr::Path(pin) = &*call.func else {
+        return None;
+    };
+    let is_pin = pin
+        .path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "pin")
+        && pin
+            .path
+            .segments
+            .iter()
+            .any(|segment| segment.ident == "Box");
+    let (true, Some(Expr::Async(future)), 1) = (is_pin, call.args.first(), call.args.len()) else {
+        return None;
+    };
+    future.capture.as_ref()?;
+    let (output, block) = future.block.stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Local(syn::Local {
+            pat: syn::Pat::Type(typed),
+            init: Some(init),
+            ..
+        }) => match (&*typed.pat, &*init.expr) {
+            (syn::Pat::Ident(name), Expr::Block(block)) if name.ident == "__ret" => {
+                Some((copy(&*typed.ty), copy(&block.block)))
+            }
+            _ => None,
+        },
+        _ => None,
+    })?;
+    Some(Body::AsyncTrait {
+        pin: Box::new(copy(&*call.func)),
+        future: copy(future),
+        output: Box::new(output),
+        block: Box::new(block),
+    })
+}
+
+/// `let body = async { .. };`, as `#[tokio::main]` and `#[tokio::test]`
+/// begin the bodies they rewrite.
+fn rewritten_by_tokio(block: &Block) -> Option<&syn::Local> {
+    block.stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Local(local) => match (&local.pat, local.init.as_ref().map(|init| &*init.expr)) {
+            (syn::Pat::Ident(name), Some(Expr::Async(_))) if name.ident == "body" => Some(local),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Step 3:
+///
+/// ```text
+/// fn f(args) -> R {
+///     let __exitstack_scope = ::exitstack::__private::Scope::new();
+///     let __exitstack_ret = ::exitstack::__private::Ret::<R>::new();
+///     ::exitstack::__private::call_once(&__exitstack_ret, || {
+///         <the user's block, rewritten: every way out is an observed `Returned<R>`>
+///     })
+/// }
+/// ```
+///
+/// An `async fn` runs its block as an `async` block instead, whose first
+/// statement names its output type (a "fake return edge"); with async
+/// cleanups, the implicit asynchronous stack awaits them after it:
+///
+/// ```text
+/// async fn f(args) -> R {
+///     let __exitstack_scope = ::exitstack::__private::Scope::new();
+///     let __exitstack_ret = ::exitstack::__private::Ret::<R>::new();
+///     let __exitstack_async = ::exitstack::__private::AsyncScope::send(); // with async cleanups
+///     ::exitstack::__private::finish(
+///         &__exitstack_ret,
+///         __exitstack_async.run(&__exitstack_scope, async { // or `async { .. }.await`
+///             if false {
+///                 return returned(output(&__exitstack_ret));
+///             }
+///             <the user's block, rewritten>
+///         })
+///         .await,
+///     )
+/// }
+/// ```
+///
+/// The signature is untouched, so generics, `impl Trait`, receivers and
+/// other attributes are as written.
+fn expand(
+    args: &ScopeArgs,
+    mut func: ItemFn,
+    function: Function,
+    errors: &mut Errors,
+) -> TokenStream {
     let span = Span::mixed_site();
-    let declare_scope = Stmt::Item(Item::Verbatim(quote_spanned! {span=>
-        let #scope = ::exitstack::__private::Scope::new();
-    }));
-    func.block.stmts = if has_async_stack {
-        let new = Ident::new(if not_send.is_some() { "local" } else { "send" }, span);
-        // The fake return edge: see `exitstack::__private::output`.
-        let edge = nameable_output(&func.sig.output).map(|output| {
-            quote_spanned! {span=>
-                if false {
-                    return ::exitstack::__private::output::<#output>();
+    let locals = Locals {
+        krate: args::crate_path(args.krate.as_ref()),
+        scope: Ident::new("__exitstack_scope", span),
+        ret: Ident::new("__exitstack_ret", span),
+        async_stack: function
+            .has_async_stack
+            .then(|| Ident::new("__exitstack_async", span)),
+    };
+    let ty = function.output.as_deref().map_or_else(
+        || quote_spanned!(func.sig.ident.span()=> ()),
+        observe::nameable,
+    );
+    let mut block = match &function.body {
+        Body::AsyncTrait { block, .. } => copy(&**block),
+        Body::Sync | Body::Async => copy(&*func.block),
+    };
+    let returns = Returns {
+        locals: &locals,
+        shadowed: observe::shadows(&block, &ty),
+        ty,
+        check: function.check,
+    };
+    let is_async = !matches!(function.body, Body::Sync);
+    Rewriter::new(&returns, args.krate.as_ref(), is_async, &block, errors)
+        .visit_block_mut(&mut block);
+    returns.value_block(&mut block);
+
+    let Locals {
+        krate,
+        scope,
+        ret,
+        async_stack,
+    } = &locals;
+    let ty = &returns.ty;
+    let declare = quote_spanned! {span=>
+        let #scope = #krate::__private::Scope::new();
+        let #ret = #krate::__private::Ret::<#ty>::new();
+    };
+    let stmts = if is_async {
+        let body = quote_spanned! {span=> async {
+            if false {
+                return #krate::__private::returned(#krate::__private::output(&#ret));
+            }
+            #block
+        }};
+        let value = if let Some(stack) = async_stack {
+            {
+                let new = Ident::new(
+                    if args.not_send.is_some() {
+                        "local"
+                    } else {
+                        "send"
+                    },
+                    span,
+                );
+                quote_spanned! {span=>
+                    let #stack = #krate::__private::AsyncScope::#new();
+                    #krate::__private::finish(&#ret, #stack.run(&#scope, #body).await)
                 }
             }
-        });
-        let body = quote_spanned!(span=> async { #edge #user_block });
-        vec![
-            declare_scope,
-            Stmt::Item(Item::Verbatim(quote_spanned! {span=>
-                let #async_stack = ::exitstack::__private::AsyncScope::#new();
-            })),
-            Stmt::Expr(
-                Expr::Verbatim(quote_spanned! {span=>
-                    #async_stack.run(&#scope, #body).await
-                }),
-                None,
-            ),
-        ]
+        } else {
+            quote_spanned!(span=> #krate::__private::finish(&#ret, #body.await))
+        };
+        quote!(#declare #value)
     } else {
-        vec![
-            declare_scope,
-            Stmt::Expr(
-                Expr::Block(ExprBlock {
-                    attrs: Vec::new(),
-                    label: None,
-                    block: user_block,
-                }),
-                None,
-            ),
-        ]
+        quote_spanned! {span=>
+            #declare
+            #krate::__private::call_once(&#ret, || #block)
+        }
     };
-    Ok(errors.emit_with(func.into_token_stream()))
-}
-
-/// `#[exitstack::scope]` or `#[exitstack::scope(?Send)]`.
-struct ScopeArgs {
-    not_send: Option<Token![?]>,
-}
-
-impl Parse for ScopeArgs {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        if input.is_empty() {
-            return Ok(ScopeArgs { not_send: None });
+    let stmts = match function.body {
+        Body::AsyncTrait {
+            pin, mut future, ..
+        } => {
+            future.block.stmts = vec![Stmt::Expr(Expr::Verbatim(stmts), None)];
+            quote!(#pin(#future))
         }
-        let all: TokenStream = input.fork().parse()?;
-        let question: Option<Token![?]> = input.parse()?;
-        let send: Option<Ident> = input.parse()?;
-        let rest: TokenStream = input.parse()?;
-        match (question, send) {
-            (Some(question), Some(send)) if send == "Send" && rest.is_empty() => Ok(ScopeArgs {
-                not_send: Some(question),
-            }),
-            (Some(_), _) => Err(syn::Error::new_spanned(
-                all,
-                "expected `?Send`: `#[exitstack::scope(?Send)]` is for an `async fn` whose \
-                 async cleanups are not `Send`",
-            )),
-            (None, _) => Err(syn::Error::new_spanned(
-                all,
-                "`#[exitstack::scope]` takes no arguments, except `?Send` on an `async fn` whose \
-                 async cleanups are not `Send`",
-            )),
-        }
-    }
+        Body::Sync | Body::Async => stmts,
+    };
+    func.block.stmts = vec![Stmt::Expr(Expr::Verbatim(stmts), None)];
+    func.into_token_stream()
 }
 
-/// The return type as a type the body can name: `()` for none, nothing for
-/// one that contains `impl Trait` (its value then decides the type).
-fn nameable_output(output: &ReturnType) -> Option<TokenStream> {
-    match output {
-        ReturnType::Default => Some(quote!(())),
-        ReturnType::Type(_, ty) => {
-            let tokens = ty.to_token_stream();
-            (!mentions_impl(tokens.clone())).then_some(tokens)
-        }
-    }
-}
-
-fn mentions_impl(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|token| match token {
-        TokenTree::Ident(ident) => ident == "impl",
-        TokenTree::Group(group) => mentions_impl(group.stream()),
-        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
-    })
+/// A copy of a syntax tree, spans and all (the syntax tree types are not
+/// `Clone` with the features this crate uses).
+fn copy<T: syn::parse::Parse + ToTokens>(tree: &T) -> T {
+    syn::parse2(tree.to_token_stream()).expect("printed syntax parses back")
 }

@@ -200,6 +200,7 @@ mod async_stack;
 mod ending;
 #[cfg(feature = "alloc")]
 mod error;
+mod fallible;
 mod guard;
 mod macros;
 mod outcome;
@@ -215,6 +216,7 @@ mod value_guard;
 pub use async_stack::{AsyncExitContext, AsyncExitStack, SendAsyncExitStack};
 #[cfg(feature = "alloc")]
 pub use error::{BoxError, CancelError, CleanupError, Iter};
+pub use fallible::Fallible;
 pub use guard::{Defer, Guard, Scope};
 pub use outcome::{Outcome, When};
 #[cfg(feature = "alloc")]

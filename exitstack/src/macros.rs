@@ -184,31 +184,6 @@
 /// [`Guard::new`]: crate::Guard::new
 #[macro_export]
 macro_rules! defer {
-    // Not public API: what `#[exitstack::scope]` rewrites `defer!` to, tying
-    // the guard to the function's `Scope` local.
-    (@scoped $scope:ident, $when:path => $value:ident => $($body:tt)*) => {
-        #[allow(unused_mut, reason = "the body may only read the value")]
-        let mut $value = $crate::ScopeGuard::scoped(
-            &$scope,
-            $when,
-            $value,
-            |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
-        );
-    };
-    (@scoped $scope:ident, $when:path => $($body:tt)*) => {
-        let __exitstack_guard = $crate::__private::Guard::scoped(&$scope, $when, |_| { $($body)* });
-    };
-    // Not public API: what `#[exitstack::scope]` rewrites `defer!(async ...)`
-    // to in an `async fn`, registering the future on the function's implicit
-    // asynchronous stack.
-    (@async $stack:ident, $when:path => $future:expr) => {
-        $stack.defer($when, $future);
-    };
-    // Not public API: `defer!(async ...)` where it cannot be awaited, after
-    // `#[exitstack::scope]` reported why; the future is type-checked only.
-    (@async_inert $future:expr) => {
-        let _ = $future;
-    };
     (async $($body:tt)*) => {
         ::core::compile_error! {
             "`defer!(async ...)` works only in an `#[exitstack::scope] async fn`, which awaits \
@@ -229,14 +204,14 @@ macro_rules! defer {
     };
     (on_success: $value:ident => $($body:tt)*) => {
         #[allow(unused_mut, reason = "the body may only read the value")]
-        let mut $value = $crate::guard_on_success(
+        let mut $value = $crate::__private::guard_on_success(
             $value,
             |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
         );
     };
     (on_panic: $value:ident => $($body:tt)*) => {
         #[allow(unused_mut, reason = "the body may only read the value")]
-        let mut $value = $crate::guard_on_unwind(
+        let mut $value = $crate::__private::guard_on_unwind(
             $value,
             |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
         );
@@ -278,7 +253,7 @@ macro_rules! defer {
     };
     ($value:ident => $($body:tt)*) => {
         #[allow(unused_mut, reason = "the body may only read the value")]
-        let mut $value = $crate::guard(
+        let mut $value = $crate::__private::guard(
             $value,
             |#[allow(unused_mut, reason = "the cleanup may only read the value")] mut $value| { $($body)* },
         );

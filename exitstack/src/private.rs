@@ -1,10 +1,14 @@
 //! Items that macro expansions name through `::exitstack::__private`.
 //! Not public API.
 
-use core::ops::Deref;
+use core::convert::Infallible;
+use core::marker::PhantomData;
+use core::ops::{ControlFlow, Deref};
 use core::task::Poll;
 
-pub use crate::{Defer, Guard, Outcome, Scope, When};
+pub use crate::{Defer, Fallible, Guard, Outcome, Scope, ScopeGuard, When, guard};
+#[cfg(feature = "std")]
+pub use crate::{guard_on_success, guard_on_unwind};
 
 /// Adapts a plain cleanup (`FnOnce()`) to the exit-callback shape a [`Guard`]
 /// takes: `#[cleanup] let name = expr;` where `expr` is not a closure literal.
@@ -13,47 +17,107 @@ pub fn ignore_outcome<F: FnOnce()>(f: F) -> impl FnOnce(Outcome) {
     move |_| f()
 }
 
-/// How `#[exitstack::scope]` observes a value that leaves the function
-/// (`return`, `?`, tail expression) without knowing its type: autoderef
-/// specialization on the concrete type at the call site.
+/// The value of an `#[exitstack::scope]` function's body, once observed.
+///
+/// The body runs as a closure passed to [`call_once`] (an `async` block in
+/// an `async fn`) whose return type is `Returned<R>`: only the `return`s,
+/// `?`s and tail values that the attribute rewrote produce one, each after
+/// observing the value. A `return` or `?` it did not see (written inside a
+/// macro's own definition) returns an `R` instead, which does not
+/// type-check: every way out of the body is observed, or the build fails.
+///
+/// Its field is private (it is made by [`returned`]), so that rustc does not
+/// suggest wrapping a hidden `return`'s value in it.
+pub struct Returned<R>(R);
+
+/// A `Returned`: what a rewritten `return`, `?` or tail produces.
+#[inline]
+pub fn returned<R>(value: R) -> Returned<R> {
+    Returned(value)
+}
+
+/// The return type `R` of one `#[exitstack::scope]` function, as a value
+/// its expansion can pass around: it ties the body's `Returned<R>` to the
+/// function's return type where that cannot be named (`impl Trait`), and
+/// lets an `on_error` cleanup require that `R` can be an error.
+pub struct Ret<R>(PhantomData<fn() -> R>);
+
+impl<R> Ret<R> {
+    /// The return type, named or left for the compiler to infer.
+    #[must_use]
+    #[inline]
+    pub const fn new() -> Self {
+        Ret(PhantomData)
+    }
+}
+
+impl<R> Default for Ret<R> {
+    #[inline]
+    fn default() -> Self {
+        Ret::new()
+    }
+}
+
+/// Runs the body of a sync `#[exitstack::scope]` function.
+#[inline]
+pub fn call_once<R, F: FnOnce() -> Returned<R>>(_: &Ret<R>, body: F) -> R {
+    body().0
+}
+
+/// The value an async body produced (see [`Returned`]).
+#[inline]
+pub fn finish<R>(_: &Ret<R>, returned: Returned<R>) -> R {
+    returned.0
+}
+
+/// The fake return edge of an async body: its first statement is
+/// `if false { return Returned(output(&ret)); }`, so that the block's output
+/// type is known from the start, and a `return` the attribute did not
+/// rewrite is the one reported. Never called.
+///
+/// # Panics
+///
+/// Always: it is only ever written behind `if false`.
+#[must_use]
+pub fn output<R>(_: &Ret<R>) -> R {
+    unreachable!("`output` is only written behind `if false`")
+}
+
+/// Requires that the function's return type can be an error: what an
+/// `on_error` or `on_failure` cleanup in it needs in order ever to run.
+#[inline]
+pub fn can_fail<R: Fallible>(_: &Ret<R>) {}
+
+/// Marks `scope` if `value` is an error, for a return type the expansion
+/// cannot see the type of (a type parameter, `Self`, an associated type):
+/// through [`Fallible`], so an unbounded type parameter does not compile
+/// rather than count as success.
+#[inline]
+pub fn observe_generic<R: Fallible>(value: &R, scope: &Scope) {
+    if value.is_error() {
+        scope.mark_error();
+    }
+}
+
+/// How `#[exitstack::scope]` observes a value of a concrete return type:
+/// autoderef specialization on that type.
 ///
 /// `Observe(&value).__exitstack_observe(&scope)` finds, in order:
 ///
-/// 1. an inherent method on `Observe<'_, Result<T, E>>` (and the two `Poll`
-///    shapes a `?` can return an error through), which marks the scope when
-///    the value is an error;
+/// 1. the inherent method on `Observe<'_, T>` for `T: Fallible`, which marks
+///    the scope when the value is an error;
 /// 2. through `Deref`, the method of [`NotAnError`], which does nothing.
 ///
-/// No trait is involved, so expansions import nothing into the user's scope.
-/// `Option::None` is deliberately not an error: `None` is absence, and a
-/// function that wants on-error cleanups to run for it returns a `Result`.
+/// No trait is named, so expansions import nothing into the user's scope;
+/// one candidate per step, so a value whose type has an error of its own
+/// (an unresolved name) resolves without a second error.
 pub struct Observe<'a, T>(pub &'a T);
 
-impl<T, E> Observe<'_, Result<T, E>> {
-    /// Marks `scope` if the value is an `Err`.
+impl<T: Fallible> Observe<'_, T> {
+    /// Marks `scope` if the value is an error.
     #[inline]
     pub fn __exitstack_observe(self, scope: &Scope) {
-        if self.0.is_err() {
-            scope.mark_error();
-        }
-    }
-}
-
-impl<T, E> Observe<'_, Poll<Result<T, E>>> {
-    /// Marks `scope` if the value is `Ready(Err(_))`.
-    #[inline]
-    pub fn __exitstack_observe(self, scope: &Scope) {
-        if let Poll::Ready(Err(_)) = self.0 {
-            scope.mark_error();
-        }
-    }
-}
-
-impl<T, E> Observe<'_, Poll<Option<Result<T, E>>>> {
-    /// Marks `scope` if the value is `Ready(Some(Err(_)))`.
-    #[inline]
-    pub fn __exitstack_observe(self, scope: &Scope) {
-        if let Poll::Ready(Some(Err(_))) = self.0 {
+        if self.0.is_error() {
             scope.mark_error();
         }
     }
@@ -81,8 +145,131 @@ impl NotAnError {
     pub fn __exitstack_observe(&self, _scope: &Scope) {}
 }
 
+/// `?` as `#[exitstack::scope]` rewrites it: `Try::branch` (unstable) for
+/// the types a stable `?` applies to.
+///
+/// `expr?` becomes
+///
+/// ```text
+/// match branch(expr) {
+///     ControlFlow::Continue(value) => value,
+///     ControlFlow::Break(residual) => return <observed>(residual::<R>(move || match residual? {})),
+/// }
+/// ```
+///
+/// so that the error is converted into the return type by the real `?`
+/// (with rustc's own messages when it cannot be) and observed as any
+/// returned value.
+#[diagnostic::on_unimplemented(
+    message = "the `?` operator can only be applied to values that implement `Try`",
+    label = "the `?` operator cannot be applied to type `{Self}`"
+)]
+pub trait Branch {
+    /// The value `?` evaluates to.
+    type Output;
+    /// What `?` returns from the function, converted.
+    type Residual;
+    /// Splits the value as `?` does.
+    fn branch(self) -> ControlFlow<Self::Residual, Self::Output>;
+}
+
+impl<T, E> Branch for Result<T, E> {
+    type Output = T;
+    type Residual = Result<Infallible, E>;
+
+    #[inline]
+    fn branch(self) -> ControlFlow<Self::Residual, T> {
+        match self {
+            Ok(value) => ControlFlow::Continue(value),
+            Err(error) => ControlFlow::Break(Err(error)),
+        }
+    }
+}
+
+impl<T> Branch for Option<T> {
+    type Output = T;
+    type Residual = Option<Infallible>;
+
+    #[inline]
+    fn branch(self) -> ControlFlow<Self::Residual, T> {
+        match self {
+            Some(value) => ControlFlow::Continue(value),
+            None => ControlFlow::Break(None),
+        }
+    }
+}
+
+impl<T, E> Branch for Poll<Result<T, E>> {
+    type Output = Poll<T>;
+    type Residual = Result<Infallible, E>;
+
+    #[inline]
+    fn branch(self) -> ControlFlow<Self::Residual, Poll<T>> {
+        match self {
+            Poll::Ready(Ok(value)) => ControlFlow::Continue(Poll::Ready(value)),
+            Poll::Ready(Err(error)) => ControlFlow::Break(Err(error)),
+            Poll::Pending => ControlFlow::Continue(Poll::Pending),
+        }
+    }
+}
+
+impl<T, E> Branch for Poll<Option<Result<T, E>>> {
+    type Output = Poll<Option<T>>;
+    type Residual = Result<Infallible, E>;
+
+    #[inline]
+    fn branch(self) -> ControlFlow<Self::Residual, Poll<Option<T>>> {
+        match self {
+            Poll::Ready(Some(Ok(value))) => ControlFlow::Continue(Poll::Ready(Some(value))),
+            Poll::Ready(Some(Err(error))) => ControlFlow::Break(Err(error)),
+            Poll::Ready(None) => ControlFlow::Continue(Poll::Ready(None)),
+            Poll::Pending => ControlFlow::Continue(Poll::Pending),
+        }
+    }
+}
+
+impl<B, C> Branch for ControlFlow<B, C> {
+    type Output = C;
+    type Residual = ControlFlow<B, Infallible>;
+
+    #[inline]
+    fn branch(self) -> ControlFlow<Self::Residual, C> {
+        match self {
+            ControlFlow::Continue(value) => ControlFlow::Continue(value),
+            ControlFlow::Break(value) => ControlFlow::Break(ControlFlow::Break(value)),
+        }
+    }
+}
+
+/// [`Branch::branch`], as a function.
+#[inline]
+pub fn branch<T: Branch>(value: T) -> ControlFlow<T::Residual, T::Output> {
+    value.branch()
+}
+
+/// Runs `f`, whose type is the function's return type: where a rewritten
+/// `?` applies the real `?` to its residual.
+#[inline]
+pub fn residual<R>(_: &Ret<R>, f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Runs `f` where a `bail!` or `ensure!` is caught.
+#[inline]
+pub fn catch<T>(f: impl FnOnce() -> T) -> T {
+    f()
+}
+
+/// A returned value, typed as the function's return type without naming
+/// it: for a body that declares an item named like a part of the return
+/// type, which would shadow it there.
+#[inline]
+pub fn typed<R>(_: &Ret<R>, value: R) -> R {
+    value
+}
+
 #[cfg(feature = "std")]
-pub use self::async_scope::{AsyncCleanup, AsyncScope, output};
+pub use self::async_scope::{AsyncCleanup, AsyncScope};
 
 /// What `#[exitstack::scope]` adds to an `async fn` whose body has async
 /// cleanups (`defer!(async ...)`, `cleanup!(async ...)`): an implicit
@@ -91,15 +278,16 @@ pub use self::async_scope::{AsyncCleanup, AsyncScope, output};
 /// ```text
 /// async fn f(args) -> R {
 ///     let __exitstack_scope = Scope::new();
+///     let __exitstack_ret = Ret::<R>::new();
 ///     let __exitstack_async = AsyncScope::send(); // or `local()` with `?Send`
-///     __exitstack_async
+///     finish(&__exitstack_ret, __exitstack_async
 ///         .run(&__exitstack_scope, async {
 ///             if false {
-///                 return output::<R>();
+///                 return returned(output(&__exitstack_ret));
 ///             }
-///             <the user's block>
+///             <the user's block, every way out an observed `Returned<R>`>
 ///         })
-///         .await
+///         .await)
 /// }
 /// ```
 ///
@@ -119,20 +307,6 @@ mod async_scope {
 
     use crate::async_stack::CatchUnwind;
     use crate::{AsyncExitStack, EntryKey, Scope, SendAsyncExitStack, When};
-
-    /// The output type of the user's block, given up front: the block
-    /// starts with `if false { return output::<R>(); }`, so that its
-    /// `return`s and tail are coerced to the function's return type `R`
-    /// (`&String` to `&str`), `?` converts into it, and the observation of
-    /// returned values knows their type. Never called.
-    ///
-    /// # Panics
-    ///
-    /// Always: it is only ever written behind `if false`.
-    #[must_use]
-    pub fn output<T>() -> T {
-        unreachable!("`output` is only written behind `if false`")
-    }
 
     /// The implicit asynchronous stack of one `#[exitstack::scope] async fn`
     /// call: a [`SendAsyncExitStack`] ([`AsyncScope::send`]), or with

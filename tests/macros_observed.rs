@@ -1,0 +1,368 @@
+//! Every way an `#[exitstack::scope]` fn can return is observed before its
+//! cleanups run: each case counts how many times its `on_error` and
+//! `on_success` cleanups ran, for an `Err` and for an `Ok`.
+#![allow(clippy::unnecessary_wraps, reason = "the cases return what they test")]
+
+use std::fmt::{Debug, Write as _};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
+
+use exitstack::{Fallible, defer};
+
+/// How many times each cleanup ran.
+#[derive(Default)]
+struct Counts {
+    error: AtomicU32,
+    success: AtomicU32,
+}
+
+impl Counts {
+    fn error(&self) {
+        self.error.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn success(&self) {
+        self.success.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `(on_error runs, on_success runs)`, reset.
+    fn take(&self) -> (u32, u32) {
+        (
+            self.error.swap(0, Ordering::Relaxed),
+            self.success.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+fn load(ok: bool) -> Result<u32, String> {
+    if ok { Ok(7) } else { Err("no".to_owned()) }
+}
+
+/// Runs `f` for an error then for a success and checks both counts.
+fn assert_observed<T: Debug>(counts: &Counts, f: impl Fn(bool) -> T, is_err: impl Fn(&T) -> bool) {
+    let failed = f(false);
+    assert!(is_err(&failed), "{failed:?} should be an error");
+    assert_eq!(
+        counts.take(),
+        (1, 0),
+        "on_error once, on_success never: {failed:?}"
+    );
+    let succeeded = f(true);
+    assert!(!is_err(&succeeded), "{succeeded:?} should be a success");
+    assert_eq!(
+        counts.take(),
+        (0, 1),
+        "on_success once, on_error never: {succeeded:?}"
+    );
+}
+
+// anyhow's `bail!` and `ensure!`.
+
+#[exitstack::scope]
+fn with_bail(counts: &Counts, ok: bool) -> anyhow::Result<u32> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    if !ok {
+        anyhow::bail!("failed: {}", 1);
+    }
+    Ok(1)
+}
+
+#[exitstack::scope]
+fn with_bare_bail(counts: &Counts, ok: bool) -> anyhow::Result<u32> {
+    use anyhow::bail;
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    if ok { Ok(1) } else { bail!("failed") }
+}
+
+#[exitstack::scope]
+fn with_ensure(counts: &Counts, ok: bool) -> anyhow::Result<u32> {
+    use anyhow::ensure;
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    ensure!(ok, "not ok");
+    anyhow::ensure!(ok);
+    Ok(1)
+}
+
+#[exitstack::scope]
+async fn with_ensure_awaiting(counts: &Counts, ok: bool) -> anyhow::Result<u32> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    anyhow::ensure!(async { ok }.await, "not ok");
+    Ok(1)
+}
+
+#[test]
+fn anyhow_bail_and_ensure_are_observed() {
+    let counts = Counts::default();
+    assert_observed(&counts, |ok| with_bail(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| with_bare_bail(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| with_ensure(&counts, ok), Result::is_err);
+    assert_observed(
+        &counts,
+        |ok| block_on(with_ensure_awaiting(&counts, ok)),
+        Result::is_err,
+    );
+}
+
+// `?` and `return` inside the arguments of the standard macros.
+
+#[exitstack::scope]
+fn in_format(counts: &Counts, ok: bool) -> Result<String, String> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    Ok(format!("{}", load(ok)?))
+}
+
+#[exitstack::scope]
+fn in_println(counts: &Counts, ok: bool) -> Result<(), String> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    println!("{}", load(ok)?);
+    Ok(())
+}
+
+#[exitstack::scope]
+fn in_vec(counts: &Counts, ok: bool) -> Result<Vec<u32>, String> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    let mut list = vec![load(ok)?, 1];
+    list.append(&mut vec![load(ok)?; 2]);
+    Ok(list)
+}
+
+#[exitstack::scope]
+fn in_assert(counts: &Counts, ok: bool) -> Result<(), String> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    assert!(load(ok)? == 7, "seven");
+    assert_eq!(load(ok)?, 7);
+    Ok(())
+}
+
+#[exitstack::scope]
+fn in_write(counts: &Counts, ok: bool) -> Result<String, Box<dyn std::error::Error>> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    let mut out = String::new();
+    write!(out, "{}", load(ok)?)?;
+    Ok(out)
+}
+
+#[exitstack::scope]
+fn return_in_format(counts: &Counts, ok: bool) -> Result<String, String> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    Ok(format!(
+        "{}",
+        if ok {
+            1
+        } else {
+            return Err("early".to_owned());
+        }
+    ))
+}
+
+#[test]
+fn question_mark_and_return_in_std_macros_are_observed() {
+    let counts = Counts::default();
+    assert_observed(&counts, |ok| in_format(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| in_println(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| in_vec(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| in_assert(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| in_write(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| return_in_format(&counts, ok), Result::is_err);
+}
+
+// A brace-delimited macro call as the value of a tail branch.
+
+macro_rules! failed {
+    {} => {
+        Err("failed".to_owned())
+    };
+}
+
+#[exitstack::scope]
+fn braced_macro_in_tail(counts: &Counts, ok: bool) -> Result<(), String> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    if ok {
+        Ok(())
+    } else {
+        failed! {}
+    }
+}
+
+#[test]
+fn a_braced_macro_as_a_tail_value_is_observed() {
+    let counts = Counts::default();
+    assert_observed(
+        &counts,
+        |ok| braced_macro_in_tail(&counts, ok),
+        Result::is_err,
+    );
+}
+
+// Labels are tracked by scope: tests/ui/pass/scope-shadowed-label.rs (rustc
+// warns on a shadowed label, with no lint to allow it).
+
+// Generic return types: observed through `Fallible`.
+
+#[exitstack::scope]
+fn generic<R: Fallible>(counts: &Counts, make: impl FnOnce() -> R) -> R {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    make()
+}
+
+trait Task {
+    type Out: Fallible;
+
+    fn make(&self, ok: bool) -> Self::Out;
+
+    #[exitstack::scope]
+    fn run(&self, counts: &Counts, ok: bool) -> Self::Out {
+        defer!(on_error: counts.error());
+        defer!(on_success: counts.success());
+        self.make(ok)
+    }
+}
+
+struct Loader;
+
+impl Task for Loader {
+    type Out = Result<u32, String>;
+
+    fn make(&self, ok: bool) -> Self::Out {
+        load(ok)
+    }
+}
+
+#[test]
+fn generic_return_types_are_observed_through_fallible() {
+    let counts = Counts::default();
+    assert_observed(&counts, |ok| generic(&counts, || load(ok)), Result::is_err);
+    assert_observed(&counts, |ok| Loader.run(&counts, ok), Result::is_err);
+}
+
+// A result-like type of the user's, opted in.
+
+#[derive(Debug)]
+enum Status {
+    Done,
+    Failed,
+}
+
+impl Fallible for Status {
+    fn is_error(&self) -> bool {
+        matches!(self, Status::Failed)
+    }
+}
+
+#[exitstack::scope]
+fn status(counts: &Counts, ok: bool) -> Status {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    if ok { Status::Done } else { Status::Failed }
+}
+
+type Res<T> = Result<T, String>;
+
+#[exitstack::scope]
+fn alias(counts: &Counts, ok: bool) -> Res<u32> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    load(ok)
+}
+
+#[exitstack::scope]
+fn io_alias(counts: &Counts, ok: bool) -> std::io::Result<()> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    if ok {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("no"))
+    }
+}
+
+#[exitstack::scope]
+fn poll(counts: &Counts, ok: bool) -> Poll<Result<u32, String>> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    let value = load(ok)?;
+    Poll::Ready(Ok(value))
+}
+
+#[test]
+fn decided_by_type_aliases_and_user_types() {
+    let counts = Counts::default();
+    assert_observed(&counts, |ok| status(&counts, ok), Fallible::is_error);
+    assert_observed(&counts, |ok| alias(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| io_alias(&counts, ok), Result::is_err);
+    assert_observed(&counts, |ok| poll(&counts, ok), Fallible::is_error);
+}
+
+// `#[async_trait]` impls: the attribute sees the body async-trait wrote.
+
+#[async_trait::async_trait]
+trait Store {
+    async fn save(&self, counts: &Counts, ok: bool) -> Result<u32, String>;
+}
+
+struct Db;
+
+#[async_trait::async_trait]
+impl Store for Db {
+    #[exitstack::scope]
+    async fn save(&self, counts: &Counts, ok: bool) -> Result<u32, String> {
+        defer!(on_error: counts.error());
+        defer!(on_success: counts.success());
+        let value = load(ok)?;
+        Ok(value)
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+trait LocalStore {
+    async fn save(&self, counts: &Counts, ok: bool) -> Result<u32, String>;
+}
+
+#[async_trait::async_trait(?Send)]
+impl LocalStore for Db {
+    #[exitstack::scope]
+    async fn save(&self, counts: &Counts, ok: bool) -> Result<u32, String> {
+        defer!(on_error: counts.error());
+        defer!(on_success: counts.success());
+        defer!(on_error: async { counts.error() });
+        if ok { Ok(1) } else { Err("no".to_owned()) }
+    }
+}
+
+#[test]
+fn async_trait_methods_are_observed() {
+    let counts = Counts::default();
+    assert_observed(
+        &counts,
+        |ok| block_on(Store::save(&Db, &counts, ok)),
+        Result::is_err,
+    );
+    let failed = block_on(LocalStore::save(&Db, &counts, false));
+    assert!(failed.is_err());
+    assert_eq!(counts.take(), (2, 0), "the sync and the async on_error");
+    block_on(LocalStore::save(&Db, &counts, true)).unwrap();
+    assert_eq!(counts.take(), (0, 1));
+}
+
+/// Polls `future` to completion (it never waits on anything).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
