@@ -2788,13 +2788,187 @@ fn the_model_agrees_with_hand_written_expectations() {
     check_ops(&ops);
 }
 
+/// The events of the model for `ops` but the steps' own, and what step
+/// `n` returned.
+fn model_runs(ops: &[RawOp]) -> (Vec<Event>, Vec<Obs>) {
+    let (events, _) = Model::expect(&resolve(ops));
+    let mut runs = Vec::new();
+    let mut obs = Vec::new();
+    for event in events {
+        match event {
+            Event::Step { obs: o, .. } => obs.push(o),
+            other => runs.push(other),
+        }
+    }
+    (runs, obs)
+}
+
+/// The use-after-free that the epoch fixed, by hand: an `aclose()` polled
+/// once takes the async entry #1 (its future pending), and is forgotten
+/// (or dropped); a new value #2 takes #1's slot. The stale key of #1 — and
+/// that of #0, never reached, still pending — are refused with
+/// `NotPending`, and #2 is dropped once, when its stack is; #0 runs then.
+/// With the future forgotten, #1 is never dropped.
+#[test]
+fn the_model_agrees_on_an_interrupted_aclose_and_its_stale_keys() {
+    use Entry::{AsyncCallback, Callback, Context};
+    use Event::{Dropped, Ran};
+    use RawOp::{AClose, Cancel, Register};
+    for then in [Then::Forget, Then::Drop] {
+        let ops = [
+            Register {
+                stack: 4,
+                entry: Callback { panics: false },
+            },
+            Register {
+                stack: 4,
+                entry: AsyncCallback {
+                    pendings: 1,
+                    panics: false,
+                },
+            },
+            AClose {
+                stack: 4,
+                with: None,
+                polls: 1,
+                then,
+            },
+            Register {
+                stack: 4,
+                entry: Context { drop_panics: false },
+            },
+            Cancel { stack: 4, key: 0 }, // k1, #1's: its slot now holds #2
+            Cancel { stack: 4, key: 1 }, // k0, #0's: pending, but retired
+        ];
+        let printed: Vec<String> = resolve(&ops).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            printed[3],
+            format!(
+                "let f = s0.aclose(); poll(f) until Pending 1x; {};",
+                if then == Then::Forget {
+                    "mem::forget(f)"
+                } else {
+                    "drop(f)"
+                }
+            )
+        );
+        let (runs, obs) = model_runs(&ops);
+        let mut expected = vec![Ran(1, None)];
+        if then == Then::Drop {
+            expected.push(Dropped(1));
+        }
+        expected.extend([Dropped(2), Ran(0, None), Dropped(0)]);
+        assert_eq!(runs, expected);
+        assert_eq!(
+            obs[3],
+            Obs::AClose {
+                pendings: 1,
+                end: AEnd::Interrupted
+            }
+        );
+        assert_eq!(obs[5], Obs::Cancel(Err(CancelError::NotPending)));
+        assert_eq!(obs[6], Obs::Cancel(Err(CancelError::NotPending)));
+        check_ops(&ops);
+    }
+}
+
+/// Policy 8 on the async drain, by hand: after an async cleanup failed
+/// (after its future was pending twice), the entries after it see `Error`
+/// — sync and async ones, and a nested async stack closed by a callback
+/// (`aclose` there starts from `Success` again) — and a guard entered as a
+/// context sees `Success` (its own outcome, not the stack's). A
+/// `close_with(Error)` is not changed by errors; after a panic, `Panic`.
+#[test]
+fn the_model_agrees_on_policy_8_in_aclose() {
+    use Entry::{AsyncExit, Guard, Push, TryAsync};
+    use Event::{Dropped, InnerClosed, Ran};
+    use RawOp::{AClose, Nest, Register};
+    let ops = [
+        Register {
+            stack: 5,
+            entry: AsyncExit {
+                pendings: 0,
+                panics: false,
+            },
+        },
+        Nest {
+            outer: 4,
+            inner: 5,
+            how: How::Close,
+        },
+        Register {
+            stack: 4,
+            entry: Guard {
+                when: When::Always,
+                panics: false,
+            },
+        },
+        Register {
+            stack: 4,
+            entry: AsyncExit {
+                pendings: 1,
+                panics: false,
+            },
+        },
+        Register {
+            stack: 4,
+            entry: Push { panics: false },
+        },
+        Register {
+            stack: 4,
+            entry: TryAsync {
+                pendings: 2,
+                fails: true,
+                panics: false,
+            },
+        },
+        AClose {
+            stack: 4,
+            with: None,
+            polls: 0,
+            then: Then::Finish,
+        },
+    ];
+    let (runs, obs) = model_runs(&ops);
+    let error = Some(Outcome::Error);
+    assert_eq!(
+        runs,
+        [
+            Ran(5, None),
+            Dropped(5),
+            Ran(4, error),
+            Dropped(4),
+            Ran(3, error),
+            Dropped(3),
+            Ran(2, Some(Outcome::Success)),
+            Dropped(2),
+            Ran(1, None),
+            Ran(0, Some(Outcome::Success)),
+            Dropped(0),
+            InnerClosed(1, Ok(())),
+            Dropped(1),
+        ]
+    );
+    assert_eq!(
+        obs.iter()
+            .find(|o| matches!(o, Obs::AClose { .. }))
+            .unwrap(),
+        &Obs::AClose {
+            pendings: 3,
+            end: AEnd::Closed(Err(vec![5]))
+        }
+    );
+    check_ops(&ops);
+}
+
 /// Programs that pin the edges of the model: each was a shrunk failure of a
 /// draft of the model or is a case worth keeping fixed.
 mod regressions {
     use super::*;
     use Entry::{Callback, Context, Fresh, Push, TryCallback};
     use RawOp::{
-        Cancel, CancelAll, Close, Drop, DropUnwinding, Move, Nest, PopAll, Register, Scope,
+        AClose, Cancel, CancelAll, Close, Drop, DropUnwinding, Forget, Move, Nest, PopAll,
+        Register, Scope,
     };
 
     #[test]
@@ -2928,6 +3102,119 @@ mod regressions {
                 entry: Callback { panics: true },
             },
             Drop { stack: 0 },
+        ]);
+    }
+
+    /// A forgotten stack runs and drops nothing, nor does the stack nested
+    /// in it or the guard entered in it; its keys are foreign to every other
+    /// stack, also to the new one in its slot. A forgotten guard does
+    /// nothing either; a cancelled one drops its closure unrun.
+    #[test]
+    fn forgotten_stacks_and_guards_run_nothing_and_their_keys_are_foreign() {
+        check_ops(&[
+            Register {
+                stack: 2,
+                entry: Push { panics: false },
+            },
+            Nest {
+                outer: 0,
+                inner: 2,
+                how: How::Drop,
+            },
+            Register {
+                stack: 0,
+                entry: Entry::Defer { panics: false },
+            },
+            Register {
+                stack: 0,
+                entry: Callback { panics: false },
+            },
+            Forget { stack: 0 },
+            Cancel { stack: 1, key: 0 }, // k1, of the forgotten s1, on a new s2
+            Register {
+                stack: 0,
+                entry: Callback { panics: false },
+            },
+            Cancel { stack: 0, key: 1 }, // k1 again, on s3 in s1's slot: foreign
+            Cancel { stack: 0, key: 0 }, // k2, s3's own
+            RawOp::Guard {
+                guard: Entry::Guard {
+                    when: When::Always,
+                    panics: false,
+                },
+                end: GuardEnd::Forget,
+            },
+            RawOp::Guard {
+                guard: Entry::Defer { panics: false },
+                end: GuardEnd::Cancel,
+            },
+        ]);
+    }
+
+    /// The async scope catches its body's panic and awaits the entries with
+    /// `Panic`, not unwinding: a nested stack dropped there sees `Success`,
+    /// and a guard `Success`; the body's panic is resumed, the entries'
+    /// discarded. A stack forgotten after an interrupted `aclose` leaks the
+    /// entries it still held.
+    #[test]
+    #[cfg_attr(panic = "abort", ignore = "panics on purpose")]
+    fn async_scope_with_a_panicking_body_runs_its_entries_without_unwinding() {
+        check_ops(&[
+            Register {
+                stack: 1,
+                entry: Push { panics: false },
+            },
+            Nest {
+                outer: 4,
+                inner: 1,
+                how: How::Drop,
+            },
+            Register {
+                stack: 4,
+                entry: Entry::Guard {
+                    when: When::Success,
+                    panics: true,
+                },
+            },
+            Register {
+                stack: 4,
+                entry: Entry::TryAsync {
+                    pendings: 2,
+                    fails: true,
+                    panics: true,
+                },
+            },
+            Scope {
+                stack: 4,
+                body: Body::Panics,
+            },
+            Register {
+                stack: 5,
+                entry: Callback { panics: false },
+            },
+            Register {
+                stack: 5,
+                entry: Entry::AsyncExit {
+                    pendings: 3,
+                    panics: false,
+                },
+            },
+            Register {
+                stack: 5,
+                entry: Entry::AsyncContext {
+                    entered: true,
+                    pendings: 1,
+                    fails: false,
+                    panics: false,
+                },
+            },
+            AClose {
+                stack: 5,
+                with: Some(Outcome::Error),
+                polls: 2,
+                then: Then::Forget,
+            },
+            Forget { stack: 5 },
         ]);
     }
 }
