@@ -395,6 +395,7 @@ enum Step {
     Nest {
         outer: usize,
         inner: usize,
+        inner_async: bool,
         id: usize,
         how: How,
         key: Option<usize>,
@@ -593,10 +594,11 @@ impl Resolver {
                     return None;
                 }
                 let outer = self.stack(outer).0;
-                self.stack(inner);
+                let inner_async = self.stack(inner).1.is_async();
                 Step::Nest {
                     outer,
                     inner: self.vacate(inner),
+                    inner_async,
                     id: self.id(),
                     how,
                     key: self.key(how == How::Close),
@@ -812,13 +814,19 @@ impl fmt::Display for Step {
             Step::Nest {
                 outer,
                 inner,
+                inner_async,
                 id,
                 how: How::Close,
                 key,
             } => write!(
                 f,
-                "let k{} = s{outer}.callback(#{id}: move || s{inner}.close());",
-                key.unwrap_or(usize::MAX)
+                "let k{} = s{outer}.callback(#{id}: move || {});",
+                key.unwrap_or(usize::MAX),
+                if inner_async {
+                    format!("block_on(s{inner}.aclose())")
+                } else {
+                    format!("s{inner}.close()")
+                }
             ),
             Step::Move { stack, from, to } => match (from, to) {
                 (_, Kind::Boxed) => write!(f, "let s{stack} = Box::new(s{stack});"),
@@ -2310,6 +2318,7 @@ impl Model {
                 id,
                 how,
                 key,
+                ..
             } => {
                 assert_eq!(id, self.entries.len());
                 let inner = self.stacks[inner].take().unwrap();
