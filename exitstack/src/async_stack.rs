@@ -230,11 +230,7 @@ impl Progress {
             },
             Some(carried) => {
                 let mut progress = *carried;
-                progress.outcome = match (progress.outcome, outcome) {
-                    (Outcome::Panic, _) | (_, Outcome::Panic) => Outcome::Panic,
-                    (Outcome::Error, _) | (_, Outcome::Error) => Outcome::Error,
-                    _ => Outcome::Success,
-                };
+                progress.outcome = crate::ending::worst(progress.outcome, outcome);
                 progress
             }
         }
@@ -276,11 +272,12 @@ impl Progress {
 
     /// The end of a stack dropped after an interrupted close: the entries
     /// left run now (the synchronous ones; the asynchronous ones are dropped
-    /// unrun, as on any drop), with the outcome reached; the errors are
+    /// unrun, as on any drop), with the outcome reached (or `Panic`, if a
+    /// panic that started after the stack was made unwinds); the errors are
     /// discarded by the dropped-stack policy, and the first panic resumes
     /// unless the thread is unwinding.
     fn finish_dropped(mut self, raw: &mut RawStack<'_>) {
-        let outcome = self.outcome;
+        let outcome = crate::ending::worst(raw.drop_outcome(), self.outcome);
         match catch_unwind(AssertUnwindSafe(|| raw.close_with(outcome))) {
             Ok(Ok(())) => {}
             Ok(Err(errors)) => self.errors.extend(errors.into_errors()),

@@ -36,6 +36,18 @@ pub(crate) const fn outcome(panicked: bool, error: bool) -> Outcome {
     }
 }
 
+/// The outcome of two that reports the worse ending: `Panic` over `Error`
+/// over `Success` (an interrupted close carried on, a drop during
+/// unwinding).
+#[cfg(feature = "std")]
+pub(crate) const fn worst(a: Outcome, b: Outcome) -> Outcome {
+    match (a, b) {
+        (Outcome::Panic, _) | (_, Outcome::Panic) => Outcome::Panic,
+        (Outcome::Error, _) | (_, Outcome::Error) => Outcome::Error,
+        _ => Outcome::Success,
+    }
+}
+
 /// Rule 3: what a scope whose body returned `result` returns, given the
 /// errors of its cleanups (`into` converts them into the body's error type).
 #[cfg(feature = "alloc")]

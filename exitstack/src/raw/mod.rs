@@ -84,6 +84,13 @@ impl<'a> RawStack<'a> {
         }
     }
 
+    /// The outcome a drop of the stack reports now: `Panic` if a panic
+    /// that started after it was made unwinds, else `Success`.
+    #[cfg(feature = "std")]
+    pub(crate) fn drop_outcome(&self) -> crate::Outcome {
+        self.baseline.outcome()
+    }
+
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len.get() - self.cancelled.get()
