@@ -366,3 +366,65 @@ fn block_on<F: Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// A type parameter of the enclosing `impl` is invisible to the attribute.
+struct Runner<R>(fn(bool) -> R);
+
+impl<R> Runner<R> {
+    /// Unbounded: not observable. Returning a `Result` through it must be
+    /// loud, never a silent success (the `on_success` commit must not run).
+    #[exitstack::scope]
+    fn run(&self, counts: &Counts, ok: bool) -> R {
+        defer!(on_success: counts.success());
+        defer!(on_panic: counts.error());
+        (self.0)(ok)
+    }
+}
+
+struct BoundedRunner<R>(fn(bool) -> R);
+
+impl<R: exitstack::Fallible> BoundedRunner<R> {
+    /// Bounded: observed through `Fallible`.
+    #[exitstack::scope]
+    fn run(&self, counts: &Counts, ok: bool) -> R {
+        defer!(on_error: counts.error());
+        defer!(on_success: counts.success());
+        (self.0)(ok)
+    }
+}
+
+fn result_of(ok: bool) -> Result<u8, String> {
+    if ok { Ok(1) } else { Err("no".to_owned()) }
+}
+
+#[test]
+fn an_impl_type_parameter_hiding_a_result_is_loud_never_a_success() {
+    let counts = Counts::default();
+    let runner = Runner(result_of);
+    std::panic::set_hook(Box::new(|_| {}));
+    for ok in [true, false] {
+        let payload =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(&counts, ok)))
+                .expect_err("a hidden Result is refused at run time");
+        let message = payload.downcast_ref::<String>().unwrap();
+        assert!(
+            message.contains("Add the bound `exitstack::Fallible`"),
+            "{message}"
+        );
+        assert_eq!(counts.take(), (1, 0), "on_panic ran, on_success did not");
+    }
+    // A type that is never an error is fine through the same parameter.
+    let runner = Runner(|ok: bool| u8::from(ok));
+    assert_eq!(runner.run(&counts, true), 1);
+    assert_eq!(counts.take(), (0, 1));
+}
+
+#[test]
+fn an_impl_type_parameter_bounded_by_fallible_is_observed() {
+    let counts = Counts::default();
+    assert_observed(
+        &counts,
+        |ok| BoundedRunner(result_of).run(&counts, ok),
+        Result::is_err,
+    );
+}

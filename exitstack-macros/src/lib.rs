@@ -492,8 +492,11 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// * A type parameter of the enclosing `impl` (`impl<R> Runner<R> { fn
 ///   run(&self) -> R }`) is invisible to the attribute, which sees only the
 ///   method: bounded by `R: exitstack::Fallible` on the `impl`, it is
-///   observed through it; unbounded, it is taken for a type that is never
-///   an error. (A parameter of the method itself is always seen.)
+///   observed through it. Unbounded, it cannot be observed, and is checked
+///   when the function returns instead: if it is a `Result` (or a `Poll` of
+///   one), the function panics there — before any cleanup runs, so an
+///   `on_success` cleanup never commits an `Err` — with a message that says
+///   to add the bound. (A parameter of the method itself is always seen.)
 /// * Put `#[exitstack::scope]` above attributes that rewrite the body, such
 ///   as `#[tokio::main]` or `#[tokio::test]`, so it sees the body as written.
 /// * `crate = path` (for a renamed dependency) also makes `path::defer!` and

@@ -124,25 +124,56 @@ impl<T: Fallible> Observe<'_, T> {
 }
 
 impl<T> Deref for Observe<'_, T> {
-    type Target = NotAnError;
+    type Target = NotAnError<T>;
 
     #[inline]
-    fn deref(&self) -> &NotAnError {
-        &NotAnError
+    fn deref(&self) -> &NotAnError<T> {
+        &NotAnError(PhantomData)
     }
 }
 
 /// The fallback of [`Observe`]: a value of any other type is not an error.
-pub struct NotAnError;
+///
+/// Chosen where the type is not known to be [`Fallible`] when the function
+/// is type-checked — a concrete type that is not, or a type parameter the
+/// attribute could not see (one of the enclosing `impl`'s, without an
+/// `R: Fallible` bound). In that second case the value may be a `Result`
+/// after all: checked when it is returned, loudly (a panic, before any
+/// cleanup runs), never counted as a success.
+pub struct NotAnError<T>(PhantomData<fn(&T)>);
 
-impl NotAnError {
-    /// Does nothing.
+impl<T> NotAnError<T> {
+    /// Does nothing, unless the value is of a result type that was hidden
+    /// behind a type parameter: then panics, saying what to write.
+    ///
+    /// # Panics
+    ///
+    /// If `T` is a `Result` (or a `Poll` of one).
     #[inline]
     #[allow(
         clippy::unused_self,
         reason = "method syntax is what selects this fallback"
     )]
-    pub fn __exitstack_observe(&self, _scope: &Scope) {}
+    pub fn __exitstack_observe(&self, _scope: &Scope) {
+        let name = core::any::type_name::<T>();
+        if name.starts_with("core::result::Result<")
+            || name.starts_with("core::task::poll::Poll<core::result::Result<")
+            || name.starts_with("core::task::poll::Poll<core::option::Option<core::result::Result<")
+        {
+            hidden_result(name);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn hidden_result(name: &str) -> ! {
+    panic!(
+        "#[exitstack::scope] cannot tell whether this `{name}` is an error: the function's \
+         return type is a type parameter it could not see (the enclosing impl's?). Add the \
+         bound `exitstack::Fallible` to that parameter (e.g. `impl<R: exitstack::Fallible>`), \
+         or name the return type"
+    )
 }
 
 /// `?` as `#[exitstack::scope]` rewrites it: `Try::branch` (unstable) for
