@@ -383,7 +383,7 @@ impl<R> Runner<R> {
 
 struct BoundedRunner<R>(fn(bool) -> R);
 
-impl<R: exitstack::Fallible> BoundedRunner<R> {
+impl<R: Fallible> BoundedRunner<R> {
     /// Bounded: observed through `Fallible`.
     #[exitstack::scope]
     fn run(&self, counts: &Counts, ok: bool) -> R {
