@@ -84,7 +84,10 @@ fn a_failed_async_cleanup_is_an_error_for_the_later_ones() {
     let mut stack = AsyncExitStack::new();
     stack.push(|outcome| seen.borrow_mut().push(outcome));
     stack.push_async_exit(async |outcome| seen.borrow_mut().push(outcome));
-    stack.try_async_callback(async || Err::<(), _>("async commit failed"));
+    stack.try_push_async_exit(async |outcome| {
+        assert_eq!(outcome, Outcome::Success);
+        Err::<(), _>("async commit failed")
+    });
     let Poll::Ready(result) = poll_once(pin!(stack.aclose())) else {
         panic!("nothing is pending")
     };

@@ -57,6 +57,42 @@ on_every_stack! {
     policy8_a_failure_never_turns_a_panic_or_an_error_into_something_else,
     policy9_a_key_issued_before_a_panicking_close_never_cancels_a_new_entry,
     policy9_a_key_issued_before_a_panicking_cancel_all_never_cancels_a_new_entry,
+    try_push_sees_the_outcome_and_its_error_is_collected,
+}
+
+/// `try_push`: a fallible exit callback. It sees the outcome, its error is
+/// collected, and the entries after it see `Error`.
+fn try_push_sees_the_outcome_and_its_error_is_collected<S: AnyStack>() {
+    let seen = Log::new();
+    let mut stack = S::new();
+    stack.push(|outcome| seen.push(("after", outcome)));
+    let key = stack.try_push(|outcome| -> Result<(), String> {
+        seen.push(("cancelled", outcome));
+        Ok(())
+    });
+    stack.try_push(|outcome| {
+        seen.push(("commit", outcome));
+        Err(format!("commit failed ({outcome})"))
+    });
+    stack.cancel(&key).unwrap();
+    let errors = stack.close().unwrap_err();
+    assert_eq!(
+        errors.to_string(),
+        "cleanup failed: commit failed (success)"
+    );
+    assert_eq!(
+        seen.entries(),
+        [("commit", Outcome::Success), ("after", Outcome::Error)]
+    );
+    stack.try_push(|outcome| Err(format!("{outcome}")));
+    assert_eq!(
+        stack
+            .close_with(Outcome::Panic)
+            .unwrap_err()
+            .first()
+            .to_string(),
+        "panic"
+    );
 }
 
 /// A transaction whose commit may fail; logs what it did.

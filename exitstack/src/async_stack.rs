@@ -138,6 +138,28 @@ where
     }
 }
 
+/// `try_push_async_exit`: a fallible asynchronous exit callback.
+struct TryAsyncExit<F>(F);
+
+impl<F, Fut, E> Run for TryAsyncExit<F>
+where
+    F: FnOnce(Outcome) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<BoxError>,
+{
+    const ASYNC: bool = true;
+
+    fn run(self, _: Outcome) -> Result<(), BoxError> {
+        skipped_async_entry();
+        Ok(())
+    }
+
+    fn start(self, outcome: Outcome) -> ErasedFuture {
+        let future = (self.0)(outcome);
+        ErasedFuture::new(async move { future.await.map_err(Into::into) })
+    }
+}
+
 /// `enter_async_context`: the context, and whether its `enter` completed
 /// (only then does its `exit` run).
 struct AsyncContext<C> {
@@ -471,6 +493,31 @@ macro_rules! async_stack_api {
                 E: Into<BoxError>,
             {
                 self.raw.push(TryAsyncCallback(f)).0
+            }
+
+            /// Registers a fallible asynchronous exit callback that
+            /// receives the [`Outcome`]: an asynchronous commit that can
+            /// fail. Its error is collected by [`aclose`](Self::aclose), and
+            /// the entries that run after it see [`Outcome::Error`].
+            ///
+            /// ```
+            /// use exitstack::Outcome;
+            /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// stack.try_push_async_exit(async |outcome| match outcome {
+            ///     Outcome::Success => Err("the remote commit failed"),
+            ///     _ => Ok(()),
+            /// });
+            /// let error = block_on(stack.aclose()).unwrap_err();
+            /// assert_eq!(error.first().to_string(), "the remote commit failed");
+            /// ```
+            pub fn try_push_async_exit<F, Fut, E>(&self, f: F) -> EntryKey
+            where
+                F: FnOnce(Outcome) -> Fut + $($Send)* 'a,
+                Fut: Future<Output = Result<(), E>> + $($Send)* 'a,
+                E: Into<BoxError>,
+            {
+                self.raw.push(TryAsyncExit(f)).0
             }
 
             /// Registers an [`AsyncExitContext`] and enters it: await the

@@ -357,8 +357,12 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
     ///
     /// # Panics
     ///
-    /// In debug builds, if `when` is [`When::Error`]: without a [`Scope`] no
+    /// If `when` is [`When::Error`], in every build: without a [`Scope`] no
     /// error is ever observed, so the cleanup could never run.
+    ///
+    /// ```should_panic
+    /// let _never = exitstack::Guard::new(exitstack::When::Error, |_| ()); // panics: use Guard::scoped
+    /// ```
     ///
     /// ```
     /// use exitstack::{Guard, When};
@@ -369,8 +373,10 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
     /// assert!(committed);
     /// ```
     #[inline]
+    #[track_caller]
     pub fn new(when: When, f: F) -> Self {
-        debug_assert!(
+        // A constant `when` folds this away.
+        assert!(
             when != When::Error,
             "Guard::new(When::Error, ..) can never run: use Guard::scoped with a Scope"
         );

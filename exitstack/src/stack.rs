@@ -37,6 +37,17 @@ impl<F: FnOnce() -> Result<(), E>, E: Into<BoxError>> Run for TryCallback<F> {
     }
 }
 
+/// `try_push`: a fallible exit callback that sees the outcome; its error is
+/// collected.
+pub(crate) struct TryExitCallback<F>(pub(crate) F);
+
+impl<F: FnOnce(Outcome) -> Result<(), E>, E: Into<BoxError>> Run for TryExitCallback<F> {
+    #[inline]
+    fn run(self, outcome: Outcome) -> Result<(), BoxError> {
+        (self.0)(outcome).map_err(Into::into)
+    }
+}
+
 /// `enter_context`: a value dropped at exit. `repr(transparent)` so that a
 /// pointer to the entry is a pointer to the value.
 #[repr(transparent)]
@@ -191,6 +202,34 @@ macro_rules! stack_api {
                 E: Into<$crate::BoxError>,
             {
                 self.raw.push($crate::stack::TryCallback(f)).0
+            }
+
+            /// Registers a fallible exit callback that receives the
+            /// [`Outcome`]: a commit that can fail, seeing whether to commit
+            /// at all. Its error is collected like a
+            /// [`try_callback`](Self::try_callback) error, and the entries
+            /// that run after it see [`Outcome::Error`].
+            ///
+            /// ```
+            /// use exitstack::Outcome;
+            #[doc = $prelude]
+            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
+            /// stack.try_push(|outcome| match outcome {
+            ///     Outcome::Success => Err(std::io::Error::other("commit failed")),
+            ///     _ => Ok(()), // rolled back
+            /// });
+            #[doc = concat!("let err = ", $close, ".unwrap_err();")]
+            /// assert_eq!(err.first().to_string(), "commit failed");
+            /// ```
+            #[inline]
+            pub fn try_push<E>(
+                &self,
+                f: impl FnOnce($crate::Outcome) -> Result<(), E> + $($Send)* 'a,
+            ) -> $crate::EntryKey
+            where
+                E: Into<$crate::BoxError>,
+            {
+                self.raw.push($crate::stack::TryExitCallback(f)).0
             }
 
             /// Holds `value` until exit, then drops it — in LIFO order with
@@ -370,7 +409,8 @@ macro_rules! stack_api {
             /// assert_eq!(resources.len(), 2);
             /// assert!(open_all(&["a", ""]).is_err());
             /// ```
-            #[must_use = "dropping the returned stack runs the cleanups at once"]
+            #[must_use = "dropping the returned stack runs the cleanups at once; \
+                          to skip them instead, call `cancel_all()`"]
             pub fn pop_all(&mut self) -> Self {
                 Self::from_raw(self.raw.take_all())
             }
@@ -531,6 +571,7 @@ macro_rules! sync_close_api {
 /// | closure | [`callback`](ExitStack::callback) | called |
 /// | exit callback | [`push`](ExitStack::push) | called with the [`Outcome`] |
 /// | fallible closure | [`try_callback`](ExitStack::try_callback) | called; its error collected |
+/// | fallible exit callback | [`try_push`](ExitStack::try_push) | called with the [`Outcome`]; its error collected |
 /// | RAII value | [`enter_context`](ExitStack::enter_context) | dropped |
 /// | [`ExitContext`] | [`enter_exit_context`](ExitStack::enter_exit_context) | `exit(outcome)`; its error collected |
 ///

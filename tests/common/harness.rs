@@ -56,6 +56,10 @@ pub trait StackOps<'a>: Sized + fmt::Debug {
         &self,
         f: impl FnOnce() -> Result<(), E> + Send + 'a,
     ) -> EntryKey;
+    fn try_push<E: Into<BoxError>>(
+        &self,
+        f: impl FnOnce(Outcome) -> Result<(), E> + Send + 'a,
+    ) -> EntryKey;
     #[allow(clippy::mut_from_ref, reason = "forwards to the stack's own method")]
     fn enter_context<T: Send + 'a>(&self, value: T) -> &mut T;
     #[allow(clippy::mut_from_ref, reason = "forwards to the stack's own method")]
@@ -99,6 +103,12 @@ macro_rules! shared_ops {
             f: impl FnOnce() -> Result<(), E> + Send + 'a,
         ) -> EntryKey {
             $Stack::try_callback(self, f)
+        }
+        fn try_push<E: Into<BoxError>>(
+            &self,
+            f: impl FnOnce(Outcome) -> Result<(), E> + Send + 'a,
+        ) -> EntryKey {
+            $Stack::try_push(self, f)
         }
         fn enter_context<T: Send + 'a>(&self, value: T) -> &mut T {
             $Stack::enter_context(self, value)
