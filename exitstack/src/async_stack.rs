@@ -419,8 +419,9 @@ macro_rules! async_stack_api {
 
         impl Drop for $Stack<'_> {
             /// Runs the synchronous entries (the asynchronous ones are
-            /// dropped unrun); after an interrupted `aclose`, with what it
-            /// had seen (see [`Progress::finish_dropped`]).
+            /// dropped unrun); after an interrupted `aclose`, with the
+            /// outcome it had reached, reporting its errors and resuming its
+            /// first panic (unless the thread is unwinding).
             fn drop(&mut self) {
                 if let Some(progress) = self.carried.take() {
                     progress.finish_dropped(&mut self.raw);
