@@ -428,3 +428,63 @@ fn an_impl_type_parameter_bounded_by_fallible_is_observed() {
         Result::is_err,
     );
 }
+
+/// An inherent constructor returning `Self` compiles under the attribute
+/// (it is never an error).
+struct Config {
+    name: String,
+}
+
+impl Config {
+    #[exitstack::scope]
+    fn new(counts: &Counts) -> Self {
+        defer!(on_success: counts.success());
+        Config {
+            name: "default".to_owned(),
+        }
+    }
+}
+
+/// `Self` is a `Result` here: observed through its `Fallible` impl.
+trait Load: Sized {
+    fn load(ok: bool) -> Self;
+}
+
+impl Load for Result<u8, String> {
+    #[exitstack::scope]
+    fn load(ok: bool) -> Self {
+        if ok { Ok(1) } else { Err("no".to_owned()) }
+    }
+}
+
+/// A trait's default method: `Self` is a parameter there. A `Result` behind
+/// it cannot be observed, and is refused loudly when returned.
+trait Reload: Sized {
+    fn make(ok: bool) -> Self;
+
+    #[exitstack::scope]
+    fn reload(counts: &Counts, ok: bool) -> Self {
+        defer!(on_success: counts.success());
+        Self::make(ok)
+    }
+}
+
+impl Reload for Result<u8, String> {
+    fn make(ok: bool) -> Self {
+        result_of(ok)
+    }
+}
+
+#[test]
+fn self_returns_compile_and_are_never_guessed() {
+    let counts = Counts::default();
+    assert_eq!(Config::new(&counts).name, "default");
+    assert_eq!(counts.take(), (0, 1));
+    assert!(<Result<u8, String> as Load>::load(false).is_err());
+    std::panic::set_hook(Box::new(|_| {}));
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        <Result<u8, String> as Reload>::reload(&counts, false)
+    }));
+    assert!(refused.is_err(), "a hidden Result is never a success");
+    assert_eq!(counts.take(), (0, 0), "on_success did not run");
+}

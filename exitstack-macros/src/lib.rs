@@ -346,9 +346,14 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// other type (`()`, `Option` — `None` is absence, not failure —, numbers,
 /// your enums) is never an error, and an `on_error` or `on_failure` cleanup
 /// in a function returning one is a compile error, as it would never run.
-/// A generic return type (`fn f<R>() -> R`, `Self`, `Self::Out`, `T::Out`)
-/// needs the bound `R: exitstack::Fallible`: without it the function does
-/// not compile, rather than count every value as a success.
+/// A generic return type (`fn f<R>() -> R`, `Self::Out`, `T::Out`) needs
+/// the bound `R: exitstack::Fallible`: without it the function does not
+/// compile, rather than count every value as a success. A bare `Self` is
+/// observed by its type (a constructor `fn new() -> Self` compiles); where
+/// it is a parameter after all (a trait's default method) and stands for a
+/// `Result`, the function panics when it returns it, before any cleanup
+/// runs — as for a type parameter of the enclosing `impl` (see
+/// Limitations).
 ///
 /// Returned values keep their coercions (`Err(Box::new(e))` to
 /// `Box<dyn Error>`, `Ok(&self.name)` to `&str`, fn items to fn pointers),

@@ -28,11 +28,12 @@ use crate::site::Locals;
 pub(crate) enum Check {
     /// `()`: never an error, nothing to check.
     Unit,
-    /// A type the expansion can name: its `Fallible` impl if it has one
-    /// (autoderef specialization), else never an error.
+    /// A type the expansion can name (or a bare `Self`): its `Fallible`
+    /// impl if it has one (autoderef specialization), else never an error —
+    /// checked when returned, loudly, if it is a `Result` after all.
     Concrete,
-    /// A type parameter, `Self` or an associated type: whether it can be an
-    /// error depends on the caller, so it must implement `Fallible`.
+    /// A type parameter of the fn or an associated type: whether it can be
+    /// an error depends on the caller, so it must implement `Fallible`.
     Generic,
 }
 

@@ -162,11 +162,16 @@ fn check(output: Option<&Type>, generics: &Generics) -> Check {
         Type::Group(group) => check(Some(&group.elem), generics),
         // `<T as Trait>::Out`.
         Type::Path(path) if path.qself.is_some() => Check::Generic,
-        // `T`, `T::Out`, `Self`, `Self::Out`.
+        // `T`, `T::Out`, `Self::Out`: generic. A bare `Self` is usually the
+        // concrete type of an inherent impl (`fn new() -> Self`), so it is
+        // observed like one; where it is a parameter after all (a trait's
+        // default method), a `Result` behind it is caught when it is
+        // returned, loudly (`__private::NotAnError`).
         Type::Path(path) => {
             let first = &path.path.segments[0].ident;
             let is_param = generics.type_params().any(|param| param.ident == *first);
-            if path.path.leading_colon.is_none() && (first == "Self" || is_param) {
+            let bare_self = first == "Self" && path.path.segments.len() == 1;
+            if path.path.leading_colon.is_none() && (first == "Self" || is_param) && !bare_self {
                 Check::Generic
             } else {
                 Check::Concrete
