@@ -488,3 +488,83 @@ fn self_returns_compile_and_are_never_guessed() {
     assert!(refused.is_err(), "a hidden Result is never a success");
     assert_eq!(counts.take(), (0, 0), "on_success did not run");
 }
+
+/// Logs when dropped: a permit an `#[async_trait]` method takes by value.
+struct Permit<'l>(&'l std::sync::Mutex<Vec<&'static str>>);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().push("permit released");
+    }
+}
+
+#[async_trait::async_trait]
+trait Worker {
+    async fn work<'l>(&self, permit: Permit<'l>, n: u8, pair: (u8, u8)) -> Result<u8, String>;
+}
+
+struct Scoped {
+    base: u8,
+}
+
+#[async_trait::async_trait]
+impl Worker for Scoped {
+    /// async-trait moves the arguments into the future and renames `self`:
+    /// those statements must stay (found by review: the permit was dropped
+    /// before the future ran, and `self.base`, `mut n`, `(a, b)` did not
+    /// compile).
+    #[exitstack::scope]
+    async fn work<'l>(
+        &self,
+        permit: Permit<'l>,
+        mut n: u8,
+        (a, b): (u8, u8),
+    ) -> Result<u8, String> {
+        defer!(on_error: permit.0.lock().unwrap().push("failed"));
+        permit.0.lock().unwrap().push("body runs");
+        n += a + b;
+        if n > 100 {
+            Err("too big".to_owned())
+        } else {
+            Ok(self.base + n)
+        }
+    }
+}
+
+#[test]
+fn async_trait_methods_keep_their_arguments_moved_into_the_future() {
+    let log = std::sync::Mutex::new(Vec::new());
+    let future = Scoped { base: 1 }.work(Permit(&log), 2, (3, 4));
+    log.lock().unwrap().push("future made");
+    assert_eq!(block_on(future), Ok(10));
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["future made", "body runs", "permit released"]
+    );
+    log.lock().unwrap().clear();
+    assert!(block_on(Scoped { base: 1 }.work(Permit(&log), 200, (0, 0))).is_err());
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["body runs", "failed", "permit released"]
+    );
+}
+
+/// A cleanup in a block that is the operand of `return` sees the value it
+/// returns (found by review: an `Err` ran both `on_error` and `on_success`).
+#[exitstack::scope]
+fn return_block(counts: &Counts, ok: bool) -> Result<u8, String> {
+    if std::hint::black_box(true) {
+        return {
+            defer!(on_success: counts.success());
+            defer!(on_error: counts.error());
+            result_of(ok)
+        };
+    }
+    Ok(0)
+}
+
+#[test]
+fn a_block_returned_by_return_is_observed_before_its_cleanups() {
+    let counts = Counts::default();
+    assert_observed(&counts, |ok| return_block(&counts, ok), Result::is_err);
+}

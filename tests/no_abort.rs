@@ -343,3 +343,45 @@ fn aclose_finished_during_unwinding_does_not_abort() {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }
 }
+
+/// Scenario (found by review): a value guard entered with
+/// `enter_exit_context`, whose strategy does not fire, with a closure
+/// capture and a value that both panic when dropped, in a stack dropped by
+/// a panic: each is dropped on its own, nothing aborts.
+#[test]
+#[ignore = "a child process: its parent test runs it"]
+fn child_value_guard_exit_during_unwinding() {
+    struct PanicsOnDrop(&'static str);
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            println!("dropped {}", self.0);
+            panic!("{} panicked when dropped", self.0);
+        }
+    }
+    child::enter("child_value_guard_exit_during_unwinding");
+    let payload = panic::catch_unwind(|| {
+        let stack = ExitStack::new();
+        let capture = PanicsOnDrop("the capture");
+        stack.enter_exit_context(exitstack::guard_on_success(
+            PanicsOnDrop("the value"),
+            move |_| drop(capture),
+        ));
+        panic!("original");
+    })
+    .unwrap_err();
+    println!("payload: {}", payload.downcast_ref::<&str>().unwrap());
+}
+
+#[test]
+fn value_guard_exit_during_unwinding_does_not_abort() {
+    let out = child::run("child_value_guard_exit_during_unwinding", "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "status {:?}\n{stdout}", out.status);
+    for line in [
+        "dropped the capture",
+        "dropped the value",
+        "payload: original",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}

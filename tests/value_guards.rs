@@ -964,3 +964,23 @@ fn defer_value_form_in_an_async_scope_fn() {
     block_on(in_an_async_scope(true, &log)).unwrap_err();
     assert_eq!(*log.borrow(), [r#"resend ["hello"]"#]);
 }
+
+/// Found by review: a value guard entered with `enter_exit_context` ran its
+/// cleanup on `cancel_all` (its drop is its cleanup). Cancelled, it is
+/// disarmed, as by `into_inner`; the value is still dropped.
+#[test]
+fn cancel_all_disarms_a_value_guard_entered_as_an_exit_context() {
+    use std::cell::Cell;
+    let ran = Cell::new(0);
+    let drops = DropCounter::default();
+    let mut stack = ExitStack::new();
+    stack.enter_exit_context(guard(drops.token(), |_| ran.set(ran.get() + 1)));
+    stack.enter_exit_context(guard_with_outcome((), |(), _| {
+        ran.set(ran.get() + 10);
+    }));
+    stack.callback(|| ran.set(ran.get() + 100));
+    stack.cancel_all();
+    drop(stack);
+    assert_eq!(ran.get(), 0);
+    assert_eq!(drops.drops(), 1);
+}

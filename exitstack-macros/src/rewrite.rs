@@ -187,7 +187,7 @@ impl<'a> Rewriter<'a> {
     /// scope it cannot have.
     fn guard(&mut self, cleanup: &Cleanup, form: &str) -> TokenStream {
         let when = cleanup.condition.when;
-        if when.needs_scope() && self.nested.is_some() {
+        if sees_errors(when, cleanup.takes_outcome()) && self.nested.is_some() {
             let form = format!("{form}({}: ...)", when.keyword());
             self.errors
                 .push(self.site().needs_scope_error(cleanup.condition, &form));
@@ -244,7 +244,7 @@ impl<'a> Rewriter<'a> {
         let krate = self.locals.krate.clone();
         let span = Span::mixed_site().located_at(condition.span);
         let when = condition.when;
-        if when.needs_scope() && self.nested.is_some() {
+        if sees_errors(when, false) && self.nested.is_some() {
             let form = format!("defer!({}: {value} => ...)", when.keyword());
             self.errors
                 .push(self.site().needs_scope_error(condition, &form));
@@ -702,14 +702,17 @@ impl VisitMut for Rewriter<'_> {
             Expr::Return(ret) => {
                 visit_mut::visit_expr_return_mut(self, ret);
                 if self.nested.is_none() {
-                    let value = ret.expr.take().map_or_else(
+                    let mut value = ret.expr.take().map_or_else(
                         || {
                             let span = Span::mixed_site().located_at(ret.return_token.span);
                             Expr::Verbatim(quote_spanned!(span=> ()))
                         },
                         |value| *value,
                     );
-                    ret.expr = Some(Box::new(self.returns.observed(&value)));
+                    // At the places the value comes from (the tail of a
+                    // block operand), before that block's cleanups run.
+                    self.returns.tail_expr(&mut value);
+                    ret.expr = Some(Box::new(value));
                 }
             }
             Expr::Try(try_expr) => {
@@ -828,4 +831,13 @@ fn value_form(body: &TokenStream) -> Option<(Ident, TokenStream)> {
         Ok((value, input.parse::<TokenStream>()?))
     };
     parser.parse2(body.clone()).ok()
+}
+
+/// Whether a cleanup's behaviour depends on whether the function returned
+/// an error: `on_error` and `on_failure` run on one, `on_success` must not,
+/// and an exit callback sees it. Inside a closure or an async block of the
+/// body (a scope of its own, which the attribute does not observe), such a
+/// cleanup would be silently wrong, so it is refused there.
+fn sees_errors(when: When, takes_outcome: bool) -> bool {
+    when.needs_scope() || when == When::Success || takes_outcome
 }

@@ -204,7 +204,18 @@ fn async_trait(block: &Block) -> Option<Body> {
         return None;
     };
     future.capture.as_ref()?;
-    let (output, block) = future.block.stmts.iter().find_map(|stmt| match stmt {
+    let (output, block) = future.block.stmts.iter().find_map(async_trait_ret)?;
+    Some(Body::AsyncTrait {
+        pin: Box::new(copy(&*call.func)),
+        future: copy(future),
+        output: Box::new(output),
+        block: Box::new(block),
+    })
+}
+
+/// async-trait's `let __ret: R = { body };`: the return type and the body.
+fn async_trait_ret(stmt: &Stmt) -> Option<(Type, Block)> {
+    match stmt {
         Stmt::Local(syn::Local {
             pat: syn::Pat::Type(typed),
             init: Some(init),
@@ -216,13 +227,7 @@ fn async_trait(block: &Block) -> Option<Body> {
             _ => None,
         },
         _ => None,
-    })?;
-    Some(Body::AsyncTrait {
-        pin: Box::new(copy(&*call.func)),
-        future: copy(future),
-        output: Box::new(output),
-        block: Box::new(block),
-    })
+    }
 }
 
 /// `let body = async { .. };`, as `#[tokio::main]` and `#[tokio::test]`
@@ -354,7 +359,21 @@ fn expand(
         Body::AsyncTrait {
             pin, mut future, ..
         } => {
-            future.block.stmts = vec![Stmt::Expr(Expr::Verbatim(stmts), None)];
+            // async-trait's own statements before its `let __ret` move the
+            // arguments into the future (`let __self = self;`, `let x = x;`,
+            // `let (a, b) = __arg1;`): they stay, so that the body sees them
+            // and they are dropped when the future is, as without us.
+            let keep = future
+                .block
+                .stmts
+                .iter()
+                .position(|stmt| async_trait_ret(stmt).is_some())
+                .unwrap_or(0);
+            future.block.stmts.truncate(keep);
+            future
+                .block
+                .stmts
+                .push(Stmt::Expr(Expr::Verbatim(stmts), None));
             quote!(#pin(#future))
         }
         Body::Sync | Body::Async => stmts,

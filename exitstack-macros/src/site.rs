@@ -82,7 +82,9 @@ impl Site<'_> {
             Site::Nested(nested) => format!(
                 "`{form}` cannot see the function's `Err` from inside {nested}, which is a scope \
                  of its own that `#[exitstack::scope]` does not observe: move the cleanup out of \
-                 it, or move its code into an `#[exitstack::scope]` fn"
+                 it, or move its code into an `#[exitstack::scope]` fn (if an attribute written \
+                 above `#[exitstack::scope]` wrapped the body, write `#[exitstack::scope]` above \
+                 it instead)"
             ),
         };
         syn::Error::new(condition.span, message)

@@ -87,9 +87,10 @@
 /// Name a local before `=>` and the cleanup takes it instead: `v` is moved
 /// into a value guard ([`guard`]) and the name `v` is rebound to the guard,
 /// which the rest of the block uses as it used the value (it derefs to it:
-/// `v.push(..)`, `&v` and `&mut v` as arguments, `for x in &*v`). When the
-/// block ends, the body runs with `v` bound to the value as it is then,
-/// owned and mutable.
+/// `v.push(..)`, `&v` and `&mut v` as arguments, `for x in &*v`). Where
+/// the guard itself would be taken — `{v:?}` prints the guard, `v == x`
+/// and `{v}` do not compile — write `*v`. When the block ends, the body
+/// runs with `v` bound to the value as it is then, owned and mutable.
 ///
 /// ```
 /// use std::cell::RefCell;

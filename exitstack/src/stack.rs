@@ -70,6 +70,11 @@ impl<C: ExitContext> Run for Exit<C> {
     fn run(self, outcome: Outcome) -> Result<(), BoxError> {
         self.0.exit(outcome).map_err(Into::into)
     }
+
+    #[inline]
+    fn discard(self) {
+        self.0.cancel();
+    }
 }
 
 /// A value whose exit depends on how the scope ended — the analog of
@@ -120,6 +125,41 @@ pub trait ExitContext {
     /// Whatever leaving failed with; it is collected into the
     /// [`CleanupError`] of `close()`.
     fn exit(self, outcome: Outcome) -> Result<(), Self::Error>;
+
+    /// Called instead of [`exit`](ExitContext::exit) when the entry is
+    /// cancelled ([`cancel_all`](ExitStack::cancel_all)): the scope is not
+    /// ending, the cleanup is no longer wanted. The default drops the
+    /// value; a value whose `Drop` is itself a cleanup (a value guard)
+    /// disarms it here instead.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use exitstack::{ExitContext, ExitStack, Outcome};
+    ///
+    /// struct Lease<'c>(&'c Cell<&'static str>);
+    /// impl ExitContext for Lease<'_> {
+    ///     type Error = std::convert::Infallible;
+    ///     fn exit(self, _: Outcome) -> Result<(), Self::Error> {
+    ///         self.0.set("returned");
+    ///         Ok(())
+    ///     }
+    ///     fn cancel(self) {
+    ///         self.0.set("kept");
+    ///     }
+    /// }
+    ///
+    /// let state = Cell::new("leased");
+    /// let mut stack = ExitStack::new();
+    /// stack.enter_exit_context(Lease(&state));
+    /// stack.cancel_all();
+    /// assert_eq!(state.get(), "kept");
+    /// ```
+    #[inline]
+    fn cancel(self)
+    where
+        Self: Sized,
+    {
+    }
 }
 
 /// Generates the API every stack type shares: construction, registration of
@@ -354,7 +394,9 @@ macro_rules! stack_api {
             /// values held by [`enter_context`](Self::enter_context) are
             /// dropped too (owning a value means dropping it — there is no
             /// way to keep a value and skip its `Drop` short of leaking it),
-            /// and an [`ExitContext`] is dropped without its `exit`.
+            /// and an [`ExitContext`] gets its [`cancel`](ExitContext::cancel)
+            /// instead of its `exit` (by default it is dropped; a value guard
+            /// is disarmed).
             ///
             /// This is Python's `if result: stack.pop_all()` — "the cleanup
             /// is not needed after all". In Rust, [`pop_all`](Self::pop_all)

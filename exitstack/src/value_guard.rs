@@ -476,12 +476,16 @@ unsafe impl<T: Sync, F, S: Strategy<T, F> + Sync> Sync for ScopeGuard<T, F, S> {
 /// decides on that outcome ([`Always`] runs on all of them, [`OnSuccess`]
 /// on `Success`, [`OnUnwind`] on `Panic`, [`Conditional`] and
 /// [`WithOutcome`] on what their [`When`] names, unless their scope was
-/// cancelled).
+/// cancelled). Cancelled with the stack's
+/// [`cancel_all`](crate::ExitStack::cancel_all), it is disarmed: its closure
+/// is dropped without running, as by [`ScopeGuard::into_inner`].
 ///
 /// [`enter_context`](crate::ExitStack::enter_context) takes a value guard
 /// too, as any value: the stack drops it, and the guard judges the outcome
 /// itself, as a guard in a local does — `Panic` only while a panic unwinds
-/// through the stack, never an `Err` the stack saw.
+/// through the stack, never an `Err` the stack saw. Dropping is also what
+/// `cancel_all` does to it, so it runs then: enter a value guard with
+/// `enter_exit_context` to have `cancel_all` disarm it.
 ///
 /// ```
 /// use exitstack::{ExitStack, Outcome};
@@ -509,10 +513,21 @@ impl<T, F, S: Strategy<T, F>> crate::ExitContext for ScopeGuard<T, F, S> {
         if let Some(outcome) = strategy.fires_on(outcome) {
             S::call(f, value, outcome);
         } else {
-            drop(f);
-            drop(value);
+            // Each on its own, as in `finish`: a stack closed while a panic
+            // unwinds must not abort on the second panicking drop.
+            run_in_drop(move || drop(f));
+            run_in_drop(move || drop(value));
         }
         Ok(())
+    }
+
+    /// Cancelled (`cancel_all`): disarmed, as `into_inner` disarms it — the
+    /// closure is dropped without running, then the value.
+    #[inline]
+    fn cancel(self) {
+        let (Parts { value, f }, _) = Self::into_parts(self);
+        run_in_drop(move || drop(f));
+        run_in_drop(move || drop(value));
     }
 }
 

@@ -20,6 +20,11 @@ pub(crate) trait Run: Sized {
     /// it cannot be awaited (its stack dropped without `aclose`).
     fn run(self, outcome: Outcome) -> Result<(), BoxError>;
 
+    /// Drops the entry without running it (`cancel`, `cancel_all`). The
+    /// default drops it; an `ExitContext` is told it was cancelled.
+    #[inline]
+    fn discard(self) {}
+
     /// Whether the entry is asynchronous: `aclose` starts it and awaits the
     /// future instead of running it.
     #[cfg(feature = "std")]
@@ -38,7 +43,8 @@ pub(super) struct VTable {
     /// failed, having pushed its error to the list (infallible entries
     /// compile to a plain call that returns `false`).
     pub(super) run: unsafe fn(NonNull<u8>, Outcome, &mut Vec<BoxError>) -> bool,
-    /// Drops the payload in the slot without running it.
+    /// Moves the payload out of the slot and discards it without running
+    /// it (`Run::discard`: dropped, or for a context, cancelled).
     pub(super) drop: unsafe fn(NonNull<u8>),
     /// Moves the payload out and starts it: asynchronous entries only.
     #[cfg(feature = "std")]
@@ -105,9 +111,9 @@ unsafe fn run_inline<P: Run>(
 
 /// # Safety
 /// As for [`run_inline`].
-unsafe fn drop_inline<P>(data: NonNull<u8>) {
-    // SAFETY: the caller guarantees a live `P` at `data`, dropped once.
-    unsafe { data.cast::<P>().drop_in_place() }
+unsafe fn drop_inline<P: Run>(data: NonNull<u8>) {
+    // SAFETY: the caller guarantees a live `P` at `data`, moved out once.
+    unsafe { data.cast::<P>().read() }.discard();
 }
 
 /// # Safety
@@ -126,9 +132,10 @@ unsafe fn run_boxed<P: Run>(
 
 /// # Safety
 /// As for [`run_boxed`].
-unsafe fn drop_boxed<P>(data: NonNull<u8>) {
+unsafe fn drop_boxed<P: Run>(data: NonNull<u8>) {
     // SAFETY: as in `run_boxed`.
-    drop(unsafe { Box::from_raw(data.cast::<*mut P>().read()) });
+    let payload = unsafe { Box::from_raw(data.cast::<*mut P>().read()) };
+    (*payload).discard();
 }
 
 #[cfg(feature = "std")]
