@@ -21,7 +21,11 @@
 //! acquisition as a whole failed (it receives the `Outcome`). The first
 //! attempt fails on a name that is taken by a directory; the example checks
 //! that everything it had made is gone from disk. The second attempt
-//! succeeds; the caller writes the files and closes the handed-over stack,
+//! succeeds: the removals are cancelled with their keys (they belong to the
+//! acquisition, not to the caller: a failed lock release later must not
+//! remove a file that was written, and by policy 8 the entries after a
+//! failed cleanup see `Outcome::Error`), and the lock releases are handed
+//! over. The caller writes the files and closes the handed-over stack,
 //! after a lock file vanished behind its back, and reports the
 //! `CleanupError`.
 //!
@@ -34,7 +38,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use exitstack::ExitStack;
+use exitstack::{EntryKey, ExitStack};
 
 /// Files created together, each held under its lock file.
 struct Outputs {
@@ -57,9 +61,16 @@ fn create_all(dir: &Path, names: &[&str]) -> io::Result<Outputs> {
     // On success, `pop_all` moves the cleanups out to the caller, and the
     // scope has nothing left to run.
     ExitStack::scope(|stack| {
-        let files = create_each(stack, dir, names).inspect_err(|error| {
+        let mut removals = Vec::new();
+        let files = create_each(stack, dir, names, &mut removals).inspect_err(|error| {
             println!("  failed: {error}; undoing what was done:");
         })?;
+        // Success: the files stay. Only the lock releases go to the caller.
+        for key in &removals {
+            stack
+                .cancel(key)
+                .expect("a removal is pending until cancelled");
+        }
         Ok(Outputs {
             files,
             release: stack.pop_all(),
@@ -67,11 +78,13 @@ fn create_all(dir: &Path, names: &[&str]) -> io::Result<Outputs> {
     })
 }
 
-/// The acquisitions, each followed at once by the registration of its undo.
+/// The acquisitions, each followed at once by the registration of its undo;
+/// the keys of the removals go to `removals`.
 fn create_each(
     stack: &ExitStack<'static>,
     dir: &Path,
     names: &[&str],
+    removals: &mut Vec<EntryKey>,
 ) -> io::Result<Vec<(String, File)>> {
     let mut files = Vec::with_capacity(names.len());
     for &name in names {
@@ -88,7 +101,7 @@ fn create_each(
         let file = File::create_new(&path).map_err(|e| named(name, &e))?;
         println!("  {name}: created");
         let file_name = name.to_owned();
-        stack.push(move |outcome| {
+        let removal = stack.push(move |outcome| {
             if outcome.is_failure() {
                 println!("    remove {file_name} (outcome: {outcome})");
                 if let Err(e) = fs::remove_file(&path) {
@@ -96,6 +109,7 @@ fn create_each(
                 }
             }
         });
+        removals.push(removal);
 
         files.push((name.to_owned(), file));
     }
@@ -166,7 +180,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     fs::remove_dir(dir.join("chart.svg"))?;
     let Outputs { files, mut release } = create_all(&dir, &names)?;
     println!(
-        "  create_all returned {} open files and a stack of {} cleanups (2 per file)",
+        "  create_all returned {} open files and a stack of {} cleanups (the lock releases)",
         files.len(),
         release.len()
     );
