@@ -568,3 +568,59 @@ fn a_block_returned_by_return_is_observed_before_its_cleanups() {
     let counts = Counts::default();
     assert_observed(&counts, |ok| return_block(&counts, ok), Result::is_err);
 }
+
+/// A type parameter inside the return type is observed through the bound
+/// (found by review: `Wrapper<T>` and an alias of `T` counted as success).
+struct Wrapper<T>(T);
+
+impl<T: Fallible> Fallible for Wrapper<T> {
+    fn is_error(&self) -> bool {
+        self.0.is_error()
+    }
+}
+
+type Same<T> = T;
+
+#[exitstack::scope]
+fn wrapped<T>(counts: &Counts, f: impl FnOnce() -> T) -> Wrapper<T>
+where
+    Wrapper<T>: Fallible,
+{
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    Wrapper(f())
+}
+
+#[exitstack::scope]
+fn aliased<T: Fallible>(counts: &Counts, f: impl FnOnce() -> T) -> Same<T> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    f()
+}
+
+/// No cleanup depends on the outcome: a generic return type needs no bound
+/// (found by review: `R: Fallible` was asked for, so `timed(|| 1u8)` could
+/// not be called).
+#[exitstack::scope]
+fn timed<R>(counts: &Counts, f: impl FnOnce() -> R) -> R {
+    defer!(counts.success());
+    defer!(on_panic: counts.error());
+    f()
+}
+
+#[test]
+fn type_parameters_inside_the_return_type_are_observed() {
+    let counts = Counts::default();
+    assert_observed(
+        &counts,
+        |ok| wrapped(&counts, || result_of(ok)).0,
+        Result::is_err,
+    );
+    assert_observed(
+        &counts,
+        |ok| aliased(&counts, || result_of(ok)),
+        Result::is_err,
+    );
+    assert_eq!(timed(&counts, || 1u8), 1);
+    assert_eq!(counts.take(), (0, 1));
+}

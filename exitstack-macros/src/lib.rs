@@ -346,9 +346,13 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// other type (`()`, `Option` — `None` is absence, not failure —, numbers,
 /// your enums) is never an error, and an `on_error` or `on_failure` cleanup
 /// in a function returning one is a compile error, as it would never run.
-/// A generic return type (`fn f<R>() -> R`, `Self::Out`, `T::Out`) needs
-/// the bound `R: exitstack::Fallible`: without it the function does not
-/// compile, rather than count every value as a success. A bare `Self` is
+/// A generic return type (`fn f<R>() -> R`, `Self::Out`, `T::Out`, or a
+/// type with a parameter of the fn inside: `Wrapper<T>`, an alias
+/// `Same<T>`) needs the bound `R: exitstack::Fallible` when a cleanup
+/// depends on errors (`on_success`, `on_error`, `on_failure`, an exit
+/// callback): without it the function does not compile, rather than count
+/// every value as a success. With only `always` and `on_panic` cleanups,
+/// no bound is needed. A bare `Self` is
 /// observed by its type (a constructor `fn new() -> Self` compiles); where
 /// it is a parameter after all (a trait's default method) and stands for a
 /// `Result`, the function panics when it returns it, before any cleanup
@@ -501,7 +505,9 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   when the function returns instead: if it is a `Result` (or a `Poll` of
 ///   one), the function panics there — before any cleanup runs, so an
 ///   `on_success` cleanup never commits an `Err` — with a message that says
-///   to add the bound. (A parameter of the method itself is always seen.)
+///   to add the bound. A type of yours that implements `Fallible`, behind
+///   such a parameter, is not seen at all: add the bound. (A parameter of
+///   the method itself is always seen, also inside the return type.)
 /// * Put `#[exitstack::scope]` above attributes that rewrite the body, such
 ///   as `#[tokio::main]` or `#[tokio::test]`, so it sees the body as written.
 /// * `crate = path` (for a renamed dependency) also makes `path::defer!` and

@@ -35,6 +35,10 @@ pub(crate) enum Check {
     /// A type parameter of the fn or an associated type: whether it can be
     /// an error depends on the caller, so it must implement `Fallible`.
     Generic,
+    /// A generic return type in a function none of whose cleanups depends
+    /// on errors (only `always` and `on_panic` ones): nothing to observe,
+    /// and no `Fallible` bound asked for.
+    Unobserved,
 }
 
 /// The function's return type, as the body rewrite uses it.
@@ -81,7 +85,7 @@ impl Returns<'_> {
             quote_spanned!(at=> let #value: #ty = #expr;)
         };
         let check = match self.check {
-            Check::Unit => None,
+            Check::Unit | Check::Unobserved => None,
             Check::Concrete => Some(quote_spanned! {at=>
                 #krate::__private::Observe(&#value).__exitstack_observe(&#scope);
             }),

@@ -805,6 +805,47 @@ pub(crate) fn has_async_cleanup(tokens: TokenStream) -> bool {
     })
 }
 
+/// Whether `tokens` may contain a cleanup whose behaviour depends on
+/// whether the function returned an error: a `defer!` or `cleanup!` with a
+/// condition other than `always:` or `on_panic:`, or any `#[cleanup]`
+/// (which may take the `Outcome`). Conservative: a larger answer only asks
+/// for a `Fallible` bound that was not needed.
+pub(crate) fn has_outcome_cleanup(tokens: TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(index, token)| match token {
+        TokenTree::Group(group) => {
+            let is_call = index >= 2
+                && matches!(&tokens[index - 1], TokenTree::Punct(bang) if bang.as_char() == '!')
+                && matches!(&tokens[index - 2], TokenTree::Ident(name) if name == "defer" || name == "cleanup");
+            let is_cleanup_attr = index >= 1
+                && group.delimiter() == Delimiter::Bracket
+                && matches!(&tokens[index - 1], TokenTree::Punct(hash) if hash.as_char() == '#')
+                && group.stream().into_iter().any(
+                    |token| matches!(token, TokenTree::Ident(name) if name == "cleanup"),
+                );
+            (is_call && depends_on_outcome(group.stream()))
+                || is_cleanup_attr
+                || has_outcome_cleanup(group.stream())
+        }
+        _ => false,
+    })
+}
+
+/// Whether a `defer!` / `cleanup!` body starts with a condition that needs
+/// to know about errors.
+fn depends_on_outcome(body: TokenStream) -> bool {
+    let mut tokens = body.into_iter();
+    match (tokens.next(), tokens.next()) {
+        (Some(TokenTree::Ident(condition)), Some(TokenTree::Punct(colon))) => {
+            colon.as_char() == ':'
+                && colon.spacing() == proc_macro2::Spacing::Alone
+                && condition != "always"
+                && condition != "on_panic"
+        }
+        _ => false,
+    }
+}
+
 fn is_async_body(body: TokenStream) -> bool {
     let mut tokens = body.into_iter();
     match (tokens.next(), tokens.next(), tokens.next()) {

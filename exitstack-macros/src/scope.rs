@@ -136,13 +136,16 @@ fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Funct
         },
     };
     let output: Option<Box<Type>> = output.map(Box::new);
-    let check = check(output.as_deref(), &func.sig.generics);
+    let mut check = check(output.as_deref(), &func.sig.generics);
     let block = match &body {
         Body::AsyncTrait { block, .. } => block,
         Body::Sync | Body::Async => &func.block,
     };
     let has_async_stack =
         !matches!(body, Body::Sync) && rewrite::has_async_cleanup(block.to_token_stream());
+    if check == Check::Generic && !rewrite::has_outcome_cleanup(block.to_token_stream()) {
+        check = Check::Unobserved;
+    }
     valid.then_some(Function {
         body,
         output,
@@ -169,14 +172,19 @@ fn check(output: Option<&Type>, generics: &Generics) -> Check {
         // returned, loudly (`__private::NotAnError`).
         Type::Path(path) => {
             let first = &path.path.segments[0].ident;
-            let is_param = generics.type_params().any(|param| param.ident == *first);
             let bare_self = first == "Self" && path.path.segments.len() == 1;
-            if path.path.leading_colon.is_none() && (first == "Self" || is_param) && !bare_self {
+            let self_path = first == "Self" && !bare_self && path.path.leading_colon.is_none();
+            if self_path || mentions_param(ty, generics) {
                 Check::Generic
             } else {
                 Check::Concrete
             }
         }
+        // An opaque type is observed by its hidden type, as before.
+        Type::ImplTrait(_) => Check::Concrete,
+        // References, tuples, arrays, ...: generic if a type parameter of
+        // the fn is inside (`&T`, `(T, u8)`).
+        _ if mentions_param(ty, generics) => Check::Generic,
         _ => Check::Concrete,
     }
 }
@@ -211,6 +219,21 @@ fn async_trait(block: &Block) -> Option<Body> {
         output: Box::new(output),
         block: Box::new(block),
     })
+}
+
+/// Whether a type parameter of the fn appears anywhere in `ty` (`T`,
+/// `Same<T>`, `Wrapper<T>`, `&T`): its `Fallible` impl, if any, depends on
+/// the caller, so it cannot be decided by the type as written.
+fn mentions_param(ty: &Type, generics: &Generics) -> bool {
+    fn walk(tokens: TokenStream, params: &[&Ident]) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => params.contains(&&ident),
+            proc_macro2::TokenTree::Group(group) => walk(group.stream(), params),
+            _ => false,
+        })
+    }
+    let params: Vec<&Ident> = generics.type_params().map(|param| &param.ident).collect();
+    !params.is_empty() && walk(ty.to_token_stream(), &params)
 }
 
 /// async-trait's `let __ret: R = { body };`: the return type and the body.
