@@ -624,3 +624,32 @@ fn type_parameters_inside_the_return_type_are_observed() {
     assert_eq!(timed(&counts, || 1u8), 1);
     assert_eq!(counts.take(), (0, 1));
 }
+
+/// A sync fn that happens to bind `let body = async { .. }` is not taken
+/// for a body `#[tokio::main]` rewrote (found by review).
+#[exitstack::scope]
+fn makes_a_future(counts: &Counts, ok: bool) -> Result<u8, String> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    let body = async { 1 };
+    drop(body);
+    result_of(ok)
+}
+
+#[exitstack::scope]
+fn matches_with_question_mark(counts: &Counts, ok: bool) -> Result<bool, String> {
+    defer!(on_error: counts.error());
+    defer!(on_success: counts.success());
+    Ok(matches!(result_of(ok)?, 1))
+}
+
+#[test]
+fn a_local_named_body_and_matches_with_question_mark() {
+    let counts = Counts::default();
+    assert_observed(&counts, |ok| makes_a_future(&counts, ok), Result::is_err);
+    assert_observed(
+        &counts,
+        |ok| matches_with_question_mark(&counts, ok),
+        Result::is_err,
+    );
+}

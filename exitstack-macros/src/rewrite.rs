@@ -73,6 +73,7 @@ const STD_MACROS: &[&str] = &[
     "eprintln",
     "format",
     "format_args",
+    "matches",
     "panic",
     "print",
     "println",
@@ -402,6 +403,24 @@ impl<'a> Rewriter<'a> {
     /// arguments `.await`, in an `async` block awaited at once.
     fn catch(&mut self, mac: &Macro, ty: &TokenStream, then: &TokenStream) -> TokenStream {
         let span = Span::mixed_site().located_at(mac.span());
+        if let Some(keyword) = control_flow(mac.tokens.clone()) {
+            // It would leave the closure the macro runs in, not the
+            // function: a `return Ok(..)` there would be swallowed.
+            let name = mac
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default();
+            self.errors.push(syn::Error::new(
+                keyword.span(),
+                format!(
+                    "`{keyword}` inside the arguments of `{name}!` cannot be observed by \
+                     `#[exitstack::scope]`, which runs the macro where its `return` is caught: \
+                     compute the value before the `{name}!` call"
+                ),
+            ));
+        }
         let krate = &self.locals.krate;
         if self.is_async && mentions_await(mac.tokens.clone()) {
             quote_spanned! {span=>
@@ -828,6 +847,18 @@ pub(crate) fn has_outcome_cleanup(tokens: TokenStream) -> bool {
                 || has_outcome_cleanup(group.stream())
         }
         _ => false,
+    })
+}
+
+/// The first `return`, `break` or `continue` in `tokens`, at any depth
+/// (conservative: also one inside a closure there).
+fn control_flow(tokens: TokenStream) -> Option<Ident> {
+    tokens.into_iter().find_map(|token| match token {
+        TokenTree::Ident(ident) if ident == "return" || ident == "break" || ident == "continue" => {
+            Some(ident)
+        }
+        TokenTree::Group(group) => control_flow(group.stream()),
+        _ => None,
     })
 }
 

@@ -101,6 +101,17 @@ fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Funct
         ));
         valid = false;
     }
+    if let ReturnType::Type(_, ty) = &func.sig.output
+        && let Type::Never(never) = &**ty
+    {
+        errors.push(format_err!(
+            never,
+            "`#[exitstack::scope]` has nothing to observe in a function that never returns \
+             (`-> !`): its cleanups run only on a panic; remove the attribute (`defer!` works \
+             without it, `defer!(on_panic: ..)` too)"
+        ));
+        valid = false;
+    }
     let body = if func.sig.asyncness.is_some() {
         Body::Async
     } else if let Some(body) = async_trait(&func.block) {
@@ -253,9 +264,21 @@ fn async_trait_ret(stmt: &Stmt) -> Option<(Type, Block)> {
     }
 }
 
+fn mentions_ident(tokens: TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == name,
+        proc_macro2::TokenTree::Group(group) => mentions_ident(group.stream(), name),
+        _ => false,
+    })
+}
+
 /// `let body = async { .. };`, as `#[tokio::main]` and `#[tokio::test]`
 /// begin the bodies they rewrite.
 fn rewritten_by_tokio(block: &Block) -> Option<&syn::Local> {
+    // tokio's expansion also runs the block on a runtime it builds.
+    if !mentions_ident(block.to_token_stream(), "block_on") {
+        return None;
+    }
     block.stmts.iter().find_map(|stmt| match stmt {
         Stmt::Local(local) => match (&local.pat, local.init.as_ref().map(|init| &*init.expr)) {
             (syn::Pat::Ident(name), Some(Expr::Async(_))) if name.ident == "body" => Some(local),
