@@ -115,7 +115,7 @@
 //! | `ScopeGuard<T, F, S = Always>` | [`ScopeGuard<T, F, S = Always>`](ScopeGuard) | `Deref`, `DerefMut`, `Sync` for a closure that is not, as there; `Debug` also shows the strategy; an [`ExitContext`] too |
 //! | `ScopeGuard::into_inner(g)` | [`ScopeGuard::into_inner(g)`](ScopeGuard::into_inner) | none |
 //! | `ScopeGuard::with_strategy(v, f)` | the function that names the strategy | a strategy here is state (a panic baseline, a `Scope`), made by its function |
-//! | `Strategy`, `Always`, `OnSuccess`, `OnUnwind` | [`Strategy<T, F>`](Strategy), [`Always`], [`OnSuccess`], [`OnUnwind`]; as a value: [`When`] | `Strategy` is sealed and names the value and closure types; bound generic code with `S: Strategy<T, F>` |
+//! | `Strategy`, `Always`, `OnSuccess`, `OnUnwind` | [`Strategy<T, F>`](Strategy), [`Always`], [`OnSuccess`], [`OnUnwind`]; as a value: [`When`] | `Strategy` is sealed and names the value and closure types; bound generic code with `S: Strategy<T, F>`; it has no public `should_run()` (the guard decides inside the crate) |
 //! | — | [`guard_on_error`], [`guard_on_failure`], [`ScopeGuard::scoped`] | Zig's `errdefer` with a value: runs when a [`Scope`] saw an `Err` |
 //! | — | [`guard_with_outcome`], [`ScopeGuard::scoped_with_outcome`] | the cleanup gets the [`Outcome`] with the value |
 //! | `use_std` feature (default) | `std` feature (default) | with `default-features = false` also `macros` is off; `defer!` and `guard` still work |
