@@ -8,12 +8,16 @@ use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
+use core::marker::PhantomData;
+
+use crate::CancelError;
 use crate::Outcome;
 use crate::error::{BoxError, CleanupError};
 use crate::raw::{EntryKey, ErasedFuture, RawStack, Run};
+use crate::threading::sealed::Token;
+use crate::threading::{EntryFor, Local, Sendable, Threading};
 use crate::unwind::{Payload, discard};
-#[allow(unused_imports, reason = "named by the docs that stack_api! generates")]
-use crate::{CancelError, ExitContext};
+use crate::{ExitContext, Stack};
 
 /// A value whose exit must be awaited and depends on how the scope ended —
 /// the analog of Python's `__aenter__` / `__aexit__`: open on enter, then
@@ -211,7 +215,7 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 /// every entry (closure, value, context, and the future it starts) was
 /// required to be `Send` when it was registered; see the `unsafe impl Send`
 /// of [`SendAsyncExitStack`].
-struct AssertSend<F>(F);
+pub struct AssertSend<F>(pub(crate) F);
 
 // SAFETY: see the type's doc: only wraps `aclose` futures of `Send` stacks,
 // which hold the stack through `&mut` (so nothing else can touch it while the
@@ -405,300 +409,306 @@ async fn run_all(
     run.progress.take().expect("taken only here")
 }
 
-/// Generates the asynchronous half of the API of an asynchronous stack.
-/// `$($Send)*` is nothing or `Send +`; `$($wrap)*` is nothing or
-/// `AssertSend`, applied to the `aclose` future.
-macro_rules! async_stack_api {
-    ($Stack:ident, [$($Send:tt)*], [$($wrap:tt)*]) => {
-        impl<'a> $Stack<'a> {
-            #[inline]
-            fn from_raw(raw: RawStack<'a>) -> Self {
-                $Stack { raw, carried: None }
-            }
+impl<'a, M: Threading> AsyncStack<'a, M> {
+    #[inline]
+    fn from_raw(raw: RawStack<'a>) -> Self {
+        AsyncStack {
+            inner: Stack::from_raw(raw),
+            carried: None,
+            marker: PhantomData,
         }
-
-        impl Drop for $Stack<'_> {
-            /// Runs the synchronous entries (the asynchronous ones are
-            /// dropped unrun); after an interrupted `aclose`, with the
-            /// outcome it had reached, reporting its errors and resuming its
-            /// first panic (unless the thread is unwinding).
-            fn drop(&mut self) {
-                if let Some(progress) = self.carried.take() {
-                    progress.finish_dropped(&mut self.raw);
-                }
-            }
-        }
-
-        impl<'a> $Stack<'a> {
-            /// Registers a closure that returns a future, awaited at
-            /// [`aclose`](Self::aclose) whatever the outcome (Python's
-            /// `push_async_callback`).
-            ///
-            /// The closure is called, and the future made, when the entry's
-            /// turn comes. If the stack is dropped without `aclose().await`,
-            /// the closure is dropped without being called (a destructor
-            /// cannot await); debug builds say so on standard error.
-            ///
-            /// ```
-            /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
-            /// let log = std::sync::Mutex::new(Vec::new());
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
-            /// stack.callback(|| log.lock().unwrap().push("sync, registered first"));
-            /// stack.push_async_callback(async || log.lock().unwrap().push("async, registered last"));
-            /// block_on(stack.aclose()).unwrap();
-            /// assert_eq!(*log.lock().unwrap(), ["async, registered last", "sync, registered first"]);
-            /// ```
-            pub fn push_async_callback<F, Fut>(&self, f: F) -> EntryKey
-            where
-                F: FnOnce() -> Fut + $($Send)* 'a,
-                Fut: Future<Output = ()> + $($Send)* 'a,
-            {
-                self.raw.push(AsyncExit(move |_: Outcome| f())).0
-            }
-
-            /// Registers an asynchronous exit callback that receives the
-            /// [`Outcome`] (Python's `push_async_exit`).
-            ///
-            /// ```
-            /// use exitstack::Outcome;
-            /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
-            /// let seen = std::sync::Mutex::new(None);
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
-            /// stack.push_async_exit(async |outcome| *seen.lock().unwrap() = Some(outcome));
-            /// block_on(stack.aclose_with(Outcome::Error)).unwrap();
-            /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Error));
-            /// ```
-            pub fn push_async_exit<F, Fut>(&self, f: F) -> EntryKey
-            where
-                F: FnOnce(Outcome) -> Fut + $($Send)* 'a,
-                Fut: Future<Output = ()> + $($Send)* 'a,
-            {
-                self.raw.push(AsyncExit(f)).0
-            }
-
-            /// Registers a fallible asynchronous cleanup; its error is
-            /// collected by [`aclose`](Self::aclose) like a
-            /// [`try_callback`](Self::try_callback) error.
-            ///
-            /// ```
-            /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
-            /// stack.try_async_callback(async || Err("the socket was already closed"));
-            /// let error = block_on(stack.aclose()).unwrap_err();
-            /// assert_eq!(error.first().to_string(), "the socket was already closed");
-            /// ```
-            pub fn try_async_callback<F, Fut, E>(&self, f: F) -> EntryKey
-            where
-                F: FnOnce() -> Fut + $($Send)* 'a,
-                Fut: Future<Output = Result<(), E>> + $($Send)* 'a,
-                E: Into<BoxError>,
-            {
-                self.raw.push(TryAsyncCallback(f)).0
-            }
-
-            /// Registers a fallible asynchronous exit callback that
-            /// receives the [`Outcome`]: an asynchronous commit that can
-            /// fail. Its error is collected by [`aclose`](Self::aclose), and
-            /// the entries that run after it see [`Outcome::Error`].
-            ///
-            /// ```
-            /// use exitstack::Outcome;
-            /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
-            /// stack.try_push_async_exit(async |outcome| match outcome {
-            ///     Outcome::Success => Err("the remote commit failed"),
-            ///     _ => Ok(()),
-            /// });
-            /// let error = block_on(stack.aclose()).unwrap_err();
-            /// assert_eq!(error.first().to_string(), "the remote commit failed");
-            /// ```
-            pub fn try_push_async_exit<F, Fut, E>(&self, f: F) -> EntryKey
-            where
-                F: FnOnce(Outcome) -> Fut + $($Send)* 'a,
-                Fut: Future<Output = Result<(), E>> + $($Send)* 'a,
-                E: Into<BoxError>,
-            {
-                self.raw.push(TryAsyncExit(f)).0
-            }
-
-            /// Registers an [`AsyncExitContext`] and enters it: await the
-            /// result for `&mut` access to the context (Python's
-            /// `await stack.enter_async_context(cm)`).
-            ///
-            /// The context is registered at once, before the returned future
-            /// runs, so that the future borrows only the context, not the
-            /// stack: it stays `Send` for a `Send` context. Its `exit` runs
-            /// at `aclose` only if its `enter` completed; if `enter` fails
-            /// (or the future is dropped first), the context is dropped at
-            /// `aclose` without its `exit`.
-            ///
-            /// # Errors
-            ///
-            /// The error of the context's `enter`.
-            ///
-            /// ```
-            /// use exitstack::{AsyncExitContext, Outcome};
-            /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
-            /// struct Connection { open: bool }
-            /// impl AsyncExitContext for Connection {
-            ///     type Error = std::io::Error;
-            ///     async fn enter(&mut self) -> std::io::Result<()> { self.open = true; Ok(()) }
-            ///     async fn exit(self, _: Outcome) -> std::io::Result<()> { Ok(()) }
-            /// }
-            #[doc = concat!("let mut stack = exitstack::", stringify!($Stack), "::new();")]
-            /// let connection = block_on(stack.enter_async_context(Connection { open: false })).unwrap();
-            /// assert!(connection.open);
-            /// block_on(stack.aclose()).unwrap();
-            /// ```
-            pub fn enter_async_context<C>(
-                &self,
-                context: C,
-            ) -> impl Future<Output = Result<&mut C, C::Error>> + use<'_, 'a, C>
-            where
-                C: AsyncExitContext + $($Send)* 'a,
-            {
-                let (_, at) = self.raw.push(AsyncContext {
-                    context,
-                    entered: false,
-                });
-                // SAFETY: as in `enter_context`: the entry stays where it is,
-                // untouched by the stack, for as long as `&self` is borrowed,
-                // which the returned future (and the `&mut C` it yields)
-                // holds — no key that passes `cancel`'s checks can name a
-                // context's slot (contexts get none, and the keys of
-                // `raw/keys.rs` never name another entry), and `aclose`,
-                // which takes entries out, needs `&mut self`. If the future
-                // is leaked, the borrow ends with nothing freed. Each call
-                // stores a new entry, so the borrows never alias.
-                let entry = unsafe { &mut *at.as_ptr() };
-                async move {
-                    entry.context.enter().await?;
-                    entry.entered = true;
-                    Ok(&mut entry.context)
-                }
-            }
-
-            /// Runs every pending entry, last registered first, each exactly
-            /// once, awaiting the asynchronous ones, with
-            /// [`Outcome::Success`]. The stack is then empty and can be used
-            /// again.
-            ///
-            /// **Cancellation.** If this future is dropped part-way (a
-            /// timeout, `select!`), the entry being awaited is dropped with
-            /// it, and the entries not reached stay registered: a later
-            /// `aclose` resumes with them, from where the interrupted one
-            /// was — its entries see the outcome reached (`Error` after a
-            /// failure, `Panic` after a panic), it returns the errors seen
-            /// before the interruption too, and resumes the first panic. A
-            /// stack dropped instead runs its synchronous entries with that
-            /// outcome and reports the errors like any dropped stack. No
-            /// entry ever runs twice. Keys issued before the interrupted
-            /// `aclose` are refused by [`cancel`](Self::cancel)
-            /// (`NotPending`). A leaked (`mem::forget`) `aclose` future
-            /// leaks the entry it was awaiting and what it had seen.
-            ///
-            /// # Errors
-            ///
-            /// Every error of the fallible entries, in the order they ran.
-            ///
-            /// # Panics
-            ///
-            /// If entries panicked (also inside an awaited future), after all
-            /// of them ran (those after the first panic see
-            /// [`Outcome::Panic`]), with the payload of the first panic —
-            /// except when polled while the thread is already unwinding (from
-            /// a destructor during a panic): then the panics are discarded,
-            /// as by `close`.
-            pub async fn aclose(&mut self) -> Result<(), CleanupError> {
-                self.aclose_with(Outcome::Success).await
-            }
-
-            /// Like [`aclose`](Self::aclose), telling the entries how the
-            /// scope ended.
-            ///
-            /// # Errors
-            ///
-            /// Every error of the fallible entries, in the order they ran.
-            ///
-            /// # Panics
-            ///
-            /// As [`aclose`](Self::aclose).
-            pub async fn aclose_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-                $($wrap)*(run_all(&self.raw, &mut self.carried, outcome)).await.finish()
-            }
-
-            /// Runs the async closure `body` with a fresh stack, then closes
-            /// it with `aclose`: the body's `Result` decides the outcome; a
-            /// panic in the body is [`Outcome::Panic`] — the cleanups are
-            /// still awaited, then the panic continues.
-            ///
-            /// # Errors
-            ///
-            /// As [`ExitStack::scope`](crate::ExitStack::scope): the body's
-            /// error is primary; when the body succeeded, cleanup errors are
-            /// returned, converted with `E: From<CleanupError>`.
-            ///
-            /// # Panics
-            ///
-            /// With the body's panic, after the cleanups ran; if only
-            /// cleanups panicked, with the first of those.
-            ///
-            /// # In a spawned task
-            ///
-            /// rustc cannot yet prove `Send` a future that awaits `scope`
-            /// with an async closure written inline (rust-lang/rust#126350:
-            /// "implementation of `AsyncFnOnce` is not general enough"), so
-            /// `tokio::spawn` rejects it. Bind the closure first, with its
-            /// parameter type written out; it then works for any stack
-            /// lifetime (its entries cannot borrow locals, which a spawned
-            /// task's cannot anyway):
-            ///
-            /// ```text
-            /// let body = async |stack: &mut SendAsyncExitStack<'_>| { ... };
-            /// tokio::spawn(async move { SendAsyncExitStack::scope(body).await });
-            /// ```
-            ///
-            /// ```
-            /// use exitstack::Outcome;
-            /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
-            /// let seen = std::sync::Mutex::new(None);
-            #[doc = concat!("let result: Result<u8, exitstack::CleanupError> = block_on(exitstack::", stringify!($Stack), "::scope(async |stack| {")]
-            ///     stack.push_async_exit(async |outcome| *seen.lock().unwrap() = Some(outcome));
-            ///     Ok(7)
-            /// }));
-            /// assert_eq!(result.unwrap(), 7);
-            /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Success));
-            /// ```
-            pub async fn scope<T, E, F>(body: F) -> Result<T, E>
-            where
-                F: AsyncFnOnce(&mut $Stack<'a>) -> Result<T, E>,
-                E: From<CleanupError>,
-            {
-                let mut stack = $Stack::new();
-                let result = {
-                    let future = pin!(body(&mut stack));
-                    CatchUnwind(future).await
-                };
-                let outcome = crate::ending::outcome(
-                    result.is_err(),
-                    matches!(result, Ok(Err(_))),
-                );
-                let progress =
-                    $($wrap)*(run_all(&stack.raw, &mut stack.carried, outcome)).await;
-                let result = crate::ending::first_panic_wins(result, progress.panic);
-                let errors = CleanupError::from_errors(progress.errors);
-                crate::ending::body_error_first(result, errors, E::from)
-            }
-        }
-    };
+    }
 }
 
+impl<M: Threading> Drop for AsyncStack<'_, M> {
+    /// Runs the synchronous entries (the asynchronous ones are
+    /// dropped unrun); after an interrupted `aclose`, with the
+    /// outcome it had reached, reporting its errors and resuming its
+    /// first panic (unless the thread is unwinding).
+    fn drop(&mut self) {
+        if let Some(progress) = self.carried.take() {
+            progress.finish_dropped(&mut self.inner.raw);
+        }
+    }
+}
+
+impl<'a, M: Threading> AsyncStack<'a, M> {
+    /// Registers a closure that returns a future, awaited at
+    /// [`aclose`](Self::aclose) whatever the outcome (Python's
+    /// `push_async_callback`).
+    ///
+    /// The closure is called, and the future made, when the entry's
+    /// turn comes. If the stack is dropped without `aclose().await`,
+    /// the closure is dropped without being called (a destructor
+    /// cannot await); debug builds say so on standard error.
+    ///
+    /// ```
+    /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+    /// let log = std::sync::Mutex::new(Vec::new());
+    #[doc = concat!("let mut stack = exitstack::", "AsyncExitStack", "::new();")]
+    /// stack.callback(|| log.lock().unwrap().push("sync, registered first"));
+    /// stack.push_async_callback(async || log.lock().unwrap().push("async, registered last"));
+    /// block_on(stack.aclose()).unwrap();
+    /// assert_eq!(*log.lock().unwrap(), ["async, registered last", "sync, registered first"]);
+    /// ```
+    pub fn push_async_callback<F, Fut>(&self, f: F) -> EntryKey
+    where
+        F: FnOnce() -> Fut + EntryFor<M> + 'a,
+        Fut: Future<Output = ()> + EntryFor<M> + 'a,
+    {
+        self.inner.raw.push(AsyncExit(move |_: Outcome| f())).0
+    }
+
+    /// Registers an asynchronous exit callback that receives the
+    /// [`Outcome`] (Python's `push_async_exit`).
+    ///
+    /// ```
+    /// use exitstack::Outcome;
+    /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+    /// let seen = std::sync::Mutex::new(None);
+    #[doc = concat!("let mut stack = exitstack::", "AsyncExitStack", "::new();")]
+    /// stack.push_async_exit(async |outcome| *seen.lock().unwrap() = Some(outcome));
+    /// block_on(stack.aclose_with(Outcome::Error)).unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Error));
+    /// ```
+    pub fn push_async_exit<F, Fut>(&self, f: F) -> EntryKey
+    where
+        F: FnOnce(Outcome) -> Fut + EntryFor<M> + 'a,
+        Fut: Future<Output = ()> + EntryFor<M> + 'a,
+    {
+        self.inner.raw.push(AsyncExit(f)).0
+    }
+
+    /// Registers a fallible asynchronous cleanup; its error is
+    /// collected by [`aclose`](Self::aclose) like a
+    /// [`try_callback`](Self::try_callback) error.
+    ///
+    /// ```
+    /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+    #[doc = concat!("let mut stack = exitstack::", "AsyncExitStack", "::new();")]
+    /// stack.try_async_callback(async || Err("the socket was already closed"));
+    /// let error = block_on(stack.aclose()).unwrap_err();
+    /// assert_eq!(error.first().to_string(), "the socket was already closed");
+    /// ```
+    pub fn try_async_callback<F, Fut, E>(&self, f: F) -> EntryKey
+    where
+        F: FnOnce() -> Fut + EntryFor<M> + 'a,
+        Fut: Future<Output = Result<(), E>> + EntryFor<M> + 'a,
+        E: Into<BoxError>,
+    {
+        self.inner.raw.push(TryAsyncCallback(f)).0
+    }
+
+    /// Registers a fallible asynchronous exit callback that
+    /// receives the [`Outcome`]: an asynchronous commit that can
+    /// fail. Its error is collected by [`aclose`](Self::aclose), and
+    /// the entries that run after it see [`Outcome::Error`].
+    ///
+    /// ```
+    /// use exitstack::Outcome;
+    /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+    #[doc = concat!("let mut stack = exitstack::", "AsyncExitStack", "::new();")]
+    /// stack.try_push_async_exit(async |outcome| match outcome {
+    ///     Outcome::Success => Err("the remote commit failed"),
+    ///     _ => Ok(()),
+    /// });
+    /// let error = block_on(stack.aclose()).unwrap_err();
+    /// assert_eq!(error.first().to_string(), "the remote commit failed");
+    /// ```
+    pub fn try_push_async_exit<F, Fut, E>(&self, f: F) -> EntryKey
+    where
+        F: FnOnce(Outcome) -> Fut + EntryFor<M> + 'a,
+        Fut: Future<Output = Result<(), E>> + EntryFor<M> + 'a,
+        E: Into<BoxError>,
+    {
+        self.inner.raw.push(TryAsyncExit(f)).0
+    }
+
+    /// Registers an [`AsyncExitContext`] and enters it: await the
+    /// result for `&mut` access to the context (Python's
+    /// `await stack.enter_async_context(cm)`).
+    ///
+    /// The context is registered at once, before the returned future
+    /// runs, so that the future borrows only the context, not the
+    /// stack: it stays `Send` for a `Send` context. Its `exit` runs
+    /// at `aclose` only if its `enter` completed; if `enter` fails
+    /// (or the future is dropped first), the context is dropped at
+    /// `aclose` without its `exit`.
+    ///
+    /// # Errors
+    ///
+    /// The error of the context's `enter`.
+    ///
+    /// ```
+    /// use exitstack::{AsyncExitContext, Outcome};
+    /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+    /// struct Connection { open: bool }
+    /// impl AsyncExitContext for Connection {
+    ///     type Error = std::io::Error;
+    ///     async fn enter(&mut self) -> std::io::Result<()> { self.open = true; Ok(()) }
+    ///     async fn exit(self, _: Outcome) -> std::io::Result<()> { Ok(()) }
+    /// }
+    #[doc = concat!("let mut stack = exitstack::", "AsyncExitStack", "::new();")]
+    /// let connection = block_on(stack.enter_async_context(Connection { open: false })).unwrap();
+    /// assert!(connection.open);
+    /// block_on(stack.aclose()).unwrap();
+    /// ```
+    pub fn enter_async_context<C>(
+        &self,
+        context: C,
+    ) -> impl Future<Output = Result<&mut C, C::Error>> + use<'_, 'a, C, M>
+    where
+        C: AsyncExitContext + EntryFor<M> + 'a,
+    {
+        let (_, at) = self.inner.raw.push(AsyncContext {
+            context,
+            entered: false,
+        });
+        // SAFETY: as in `enter_context`: the entry stays where it is,
+        // untouched by the stack, for as long as `&self` is borrowed,
+        // which the returned future (and the `&mut C` it yields)
+        // holds — no key that passes `cancel`'s checks can name a
+        // context's slot (contexts get none, and the keys of
+        // `raw/keys.rs` never name another entry), and `aclose`,
+        // which takes entries out, needs `&mut self`. If the future
+        // is leaked, the borrow ends with nothing freed. Each call
+        // stores a new entry, so the borrows never alias.
+        let entry = unsafe { &mut *at.as_ptr() };
+        async move {
+            entry.context.enter().await?;
+            entry.entered = true;
+            Ok(&mut entry.context)
+        }
+    }
+
+    /// Runs every pending entry, last registered first, each exactly
+    /// once, awaiting the asynchronous ones, with
+    /// [`Outcome::Success`]. The stack is then empty and can be used
+    /// again.
+    ///
+    /// **Cancellation.** If this future is dropped part-way (a
+    /// timeout, `select!`), the entry being awaited is dropped with
+    /// it, and the entries not reached stay registered: a later
+    /// `aclose` resumes with them, from where the interrupted one
+    /// was — its entries see the outcome reached (`Error` after a
+    /// failure, `Panic` after a panic), it returns the errors seen
+    /// before the interruption too, and resumes the first panic. A
+    /// stack dropped instead runs its synchronous entries with that
+    /// outcome and reports the errors like any dropped stack. No
+    /// entry ever runs twice. Keys issued before the interrupted
+    /// `aclose` are refused by [`cancel`](Self::cancel)
+    /// (`NotPending`). A leaked (`mem::forget`) `aclose` future
+    /// leaks the entry it was awaiting and what it had seen.
+    ///
+    /// # Errors
+    ///
+    /// Every error of the fallible entries, in the order they ran.
+    ///
+    /// # Panics
+    ///
+    /// If entries panicked (also inside an awaited future), after all
+    /// of them ran (those after the first panic see
+    /// [`Outcome::Panic`]), with the payload of the first panic —
+    /// except when polled while the thread is already unwinding (from
+    /// a destructor during a panic): then the panics are discarded,
+    /// as by `close`.
+    pub async fn aclose(&mut self) -> Result<(), CleanupError> {
+        self.aclose_with(Outcome::Success).await
+    }
+
+    /// Like [`aclose`](Self::aclose), telling the entries how the
+    /// scope ended.
+    ///
+    /// # Errors
+    ///
+    /// Every error of the fallible entries, in the order they ran.
+    ///
+    /// # Panics
+    ///
+    /// As [`aclose`](Self::aclose).
+    pub async fn aclose_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
+        M::wrap(
+            run_all(&self.inner.raw, &mut self.carried, outcome),
+            Token(()),
+        )
+        .await
+        .finish()
+    }
+
+    /// Runs the async closure `body` with a fresh stack, then closes
+    /// it with `aclose`: the body's `Result` decides the outcome; a
+    /// panic in the body is [`Outcome::Panic`] — the cleanups are
+    /// still awaited, then the panic continues.
+    ///
+    /// # Errors
+    ///
+    /// As [`ExitStack::scope`](crate::ExitStack::scope): the body's
+    /// error is primary; when the body succeeded, cleanup errors are
+    /// returned, converted with `E: From<CleanupError>`.
+    ///
+    /// # Panics
+    ///
+    /// With the body's panic, after the cleanups ran; if only
+    /// cleanups panicked, with the first of those.
+    ///
+    /// # In a spawned task
+    ///
+    /// rustc cannot yet prove `Send` a future that awaits `scope`
+    /// with an async closure written inline (rust-lang/rust#126350:
+    /// "implementation of `AsyncFnOnce` is not general enough"), so
+    /// `tokio::spawn` rejects it. Bind the closure first, with its
+    /// parameter type written out; it then works for any stack
+    /// lifetime (its entries cannot borrow locals, which a spawned
+    /// task's cannot anyway):
+    ///
+    /// ```text
+    /// let body = async |stack: &mut SendAsyncExitStack<'_>| { ... };
+    /// tokio::spawn(async move { SendAsyncExitStack::scope(body).await });
+    /// ```
+    ///
+    /// ```
+    /// use exitstack::Outcome;
+    /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+    /// let seen = std::sync::Mutex::new(None);
+    #[doc = concat!("let result: Result<u8, exitstack::CleanupError> = block_on(exitstack::", "AsyncExitStack", "::scope(async |stack| {")]
+    ///     stack.push_async_exit(async |outcome| *seen.lock().unwrap() = Some(outcome));
+    ///     Ok(7)
+    /// }));
+    /// assert_eq!(result.unwrap(), 7);
+    /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Success));
+    /// ```
+    pub async fn scope<T, E, F>(body: F) -> Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Self) -> Result<T, E>,
+        E: From<CleanupError>,
+    {
+        let mut stack = Self::new();
+        let result = {
+            let future = pin!(body(&mut stack));
+            CatchUnwind(future).await
+        };
+        let outcome = crate::ending::outcome(result.is_err(), matches!(result, Ok(Err(_))));
+        let progress = M::wrap(
+            run_all(&stack.inner.raw, &mut stack.carried, outcome),
+            Token(()),
+        )
+        .await;
+        let result = crate::ending::first_panic_wins(result, progress.panic);
+        let errors = CleanupError::from_errors(progress.errors);
+        crate::ending::body_error_first(result, errors, E::from)
+    }
+}
 /// A stack of cleanups that may be awaited: Python's
 /// `contextlib.AsyncExitStack`. Everything [`ExitStack`](crate::ExitStack)
 /// has — synchronous entries included, in one LIFO order with the
 /// asynchronous ones — plus asynchronous callbacks, asynchronous exit
 /// callbacks that see the [`Outcome`], [`AsyncExitContext`]s, and
 /// [`aclose`](AsyncExitStack::aclose).
+///
+/// Written [`AsyncExitStack`] (the marker [`Local`]) or
+/// [`SendAsyncExitStack`] (the marker [`Sendable`]: `Send` entries and
+/// futures, and the stack and its `aclose` future are `Send`): one type,
+/// whose methods are documented here once.
 ///
 /// Runtime-agnostic: it depends on no executor, and works on any.
 ///
@@ -738,25 +748,141 @@ macro_rules! async_stack_api {
 /// });
 /// assert_eq!(*log.lock().unwrap(), ["release the lock", "flush and close the socket"]);
 /// ```
-pub struct AsyncExitStack<'a> {
-    raw: RawStack<'a>,
+pub struct AsyncStack<'a, M: Threading> {
+    /// The entries, synchronous and asynchronous; its registration methods
+    /// are forwarded.
+    inner: Stack<'a, M>,
     /// What an `aclose` cut short had seen (see [`Progress`]).
     carried: Option<Box<Progress>>,
+    marker: PhantomData<M>,
 }
 
-crate::stack::stack_api!(
-    AsyncExitStack,
-    [],
-    close: "block_on(stack.aclose())",
-    prelude: "# fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }"
-);
-async_stack_api!(AsyncExitStack, [], []);
+/// The synchronous half, as [`Stack`] has it (each method forwards to it):
+/// in one LIFO order with the asynchronous entries.
+impl<'a, M: Threading> AsyncStack<'a, M> {
+    /// An empty stack. As [`Stack::new`].
+    #[must_use]
+    #[inline]
+    pub fn new() -> Self {
+        Self::from_raw(RawStack::new())
+    }
+
+    /// Registers `f` to run at exit, whatever the outcome. As
+    /// [`Stack::callback`].
+    #[inline]
+    pub fn callback(&self, f: impl FnOnce() + EntryFor<M> + 'a) -> EntryKey {
+        self.inner.callback(f)
+    }
+
+    /// Registers an exit callback that receives the [`Outcome`]. As
+    /// [`Stack::push`].
+    #[inline]
+    pub fn push(&self, f: impl FnOnce(Outcome) + EntryFor<M> + 'a) -> EntryKey {
+        self.inner.push(f)
+    }
+
+    /// Registers a fallible cleanup; its error is collected by
+    /// [`aclose`](Self::aclose). As [`Stack::try_callback`].
+    #[inline]
+    pub fn try_callback<E: Into<BoxError>>(
+        &self,
+        f: impl FnOnce() -> Result<(), E> + EntryFor<M> + 'a,
+    ) -> EntryKey {
+        self.inner.try_callback(f)
+    }
+
+    /// Registers a fallible exit callback that receives the [`Outcome`]. As
+    /// [`Stack::try_push`].
+    #[inline]
+    pub fn try_push<E: Into<BoxError>>(
+        &self,
+        f: impl FnOnce(Outcome) -> Result<(), E> + EntryFor<M> + 'a,
+    ) -> EntryKey {
+        self.inner.try_push(f)
+    }
+
+    /// Holds `value` until exit, then drops it. As [`Stack::enter_context`].
+    #[allow(clippy::mut_from_ref, reason = "forwarded: see Stack::enter_context")]
+    #[inline]
+    pub fn enter_context<T: EntryFor<M> + 'a>(&self, value: T) -> &mut T {
+        self.inner.enter_context(value)
+    }
+
+    /// Holds an [`ExitContext`] until exit, then calls its `exit`. As
+    /// [`Stack::enter_exit_context`].
+    #[allow(clippy::mut_from_ref, reason = "forwarded: see Stack::enter_context")]
+    #[inline]
+    pub fn enter_exit_context<C: ExitContext + EntryFor<M> + 'a>(&self, context: C) -> &mut C {
+        self.inner.enter_exit_context(context)
+    }
+
+    /// Cancels one entry. As [`Stack::cancel`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Stack::cancel`]: [`CancelError::NotPending`] or
+    /// [`CancelError::ForeignKey`].
+    #[inline]
+    pub fn cancel(&self, key: &EntryKey) -> Result<(), CancelError> {
+        self.inner.cancel(key)
+    }
+
+    /// Cancels every pending entry, synchronous and asynchronous. As
+    /// [`Stack::cancel_all`].
+    #[inline]
+    pub fn cancel_all(&mut self) {
+        self.inner.cancel_all();
+    }
+
+    /// Moves every pending entry, in order, into a new stack. As
+    /// [`Stack::pop_all`]; what an interrupted `aclose` had seen stays
+    /// with this stack.
+    #[must_use = "dropping the returned stack runs its synchronous cleanups at once and drops \
+                  its asynchronous ones unrun; to skip them instead, call `cancel_all()`"]
+    #[inline]
+    pub fn pop_all(&mut self) -> Self {
+        Self::from_raw(self.inner.raw.take_all())
+    }
+
+    /// How many entries are pending. As [`Stack::len`].
+    #[must_use]
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether no entry is pending. As [`Stack::is_empty`].
+    #[must_use]
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+}
+
+impl<M: Threading> Default for AsyncStack<'_, M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: Threading> core::fmt::Debug for AsyncStack<'_, M> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let name = <M as crate::threading::sealed::Sealed>::ASYNC_NAME;
+        f.debug_struct(name).field("pending", &self.len()).finish()
+    }
+}
+
+/// The stack of cleanups that may be awaited, for entries that need not be
+/// `Send`: an [`AsyncStack`] with the [`Local`] marker, where every method
+/// is documented.
+pub type AsyncExitStack<'a> = AsyncStack<'a, Local>;
 
 /// An [`AsyncExitStack`] whose entries, and the futures they make, are all
 /// `Send`: the stack is `Send`, and so are its `aclose` and
 /// `enter_async_context` futures, as a multi-threaded runtime's `spawn`
 /// requires (for `scope` in a spawned task, see
-/// [`scope`](SendAsyncExitStack::scope)).
+/// [`scope`](AsyncStack::scope)). An [`AsyncStack`] with the [`Sendable`]
+/// marker, where every method is documented.
 ///
 /// ```
 /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
@@ -768,26 +894,16 @@ async_stack_api!(AsyncExitStack, [], []);
 /// # let mut stack = stack;
 /// block_on(assert_send(stack.aclose())).unwrap();
 /// ```
-pub struct SendAsyncExitStack<'a> {
-    raw: RawStack<'a>,
-    /// What an `aclose` cut short had seen (see [`Progress`]).
-    carried: Option<Box<Progress>>,
-}
+pub type SendAsyncExitStack<'a> = AsyncStack<'a, Sendable>;
 
-crate::stack::stack_api!(
-    SendAsyncExitStack,
-    [Send+],
-    close: "block_on(stack.aclose())",
-    prelude: "# fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }"
-);
-async_stack_api!(SendAsyncExitStack, [Send+], [AssertSend]);
-
-// SAFETY: as for `SendExitStack`: every entry of a `SendAsyncExitStack` was
-// registered through methods that require it — and, for asynchronous
-// entries, the closure and the future it makes, or the context and its
-// futures — to be `Send`; entries only move between `SendAsyncExitStack`s
-// or into an `AsyncExitStack`. The stack stays `!Sync`.
-unsafe impl Send for SendAsyncExitStack<'_> {}
+// SAFETY: as for `Stack<'_, Sendable>`: every entry of an
+// `AsyncStack<'_, Sendable>` was registered through methods that require it
+// — and, for asynchronous entries, the closure and the future it makes, or
+// the context and its futures — to be `EntryFor<Sendable>`, so `Send`;
+// entries only move between `Sendable` stacks or into `Local` ones. The
+// carried progress holds `Send` errors and panic payloads. The stack stays
+// `!Sync`.
+unsafe impl Send for AsyncStack<'_, Sendable> {}
 
 impl<'a> From<SendAsyncExitStack<'a>> for AsyncExitStack<'a> {
     /// Forgets that the entries are `Send`; keys stay valid.
@@ -800,24 +916,44 @@ impl<'a> From<SendAsyncExitStack<'a>> for AsyncExitStack<'a> {
     /// # std::mem::forget(local);
     /// ```
     fn from(mut stack: SendAsyncExitStack<'a>) -> Self {
-        AsyncExitStack {
-            raw: stack.raw.take_all(),
+        AsyncStack {
+            inner: Stack::from_raw(stack.inner.raw.take_all()),
             carried: stack.carried.take(),
+            marker: PhantomData,
         }
     }
 }
 
-impl<'a> From<crate::ExitStack<'a>> for AsyncExitStack<'a> {
+impl<'a, M: Threading> From<Stack<'a, M>> for AsyncStack<'a, M> {
     /// Synchronous entries are valid entries of an asynchronous stack, in
-    /// the same order; keys stay valid.
+    /// the same order, with the same marker; keys stay valid.
     ///
     /// ```
     /// let sync = exitstack::ExitStack::new();
     /// sync.callback(|| ());
     /// let stack: exitstack::AsyncExitStack<'_> = sync.into();
     /// assert_eq!(stack.len(), 1);
+    ///
+    /// let send = exitstack::SendExitStack::new();
+    /// send.callback(|| ());
+    /// let stack: exitstack::SendAsyncExitStack<'_> = send.into();
+    /// assert_eq!(stack.len(), 1);
     /// ```
-    fn from(mut stack: crate::ExitStack<'a>) -> Self {
-        AsyncExitStack::from_raw(stack.raw.take_all())
+    fn from(mut stack: Stack<'a, M>) -> Self {
+        AsyncStack::from_raw(stack.raw.take_all())
+    }
+}
+
+impl<'a> From<crate::SendExitStack<'a>> for AsyncExitStack<'a> {
+    /// A `Send` stack's entries, as entries of a local asynchronous one.
+    ///
+    /// ```
+    /// let send = exitstack::SendExitStack::new();
+    /// send.callback(|| ());
+    /// let stack: exitstack::AsyncExitStack<'_> = send.into();
+    /// assert_eq!(stack.len(), 1);
+    /// ```
+    fn from(mut stack: crate::SendExitStack<'a>) -> Self {
+        AsyncStack::from_raw(stack.raw.take_all())
     }
 }

@@ -65,7 +65,9 @@
 //!   Transfer with [`pop_all`](ExitStack::pop_all), cancel one entry with
 //!   its [`EntryKey`], run a closure with a fresh stack with
 //!   [`ExitStack::scope`]. [`SendExitStack`] is the same for `Send` entries,
-//!   and is itself `Send`.
+//!   and is itself `Send`. Both are one generic type, [`Stack`], with a
+//!   [`Threading`] marker ([`Local`] or [`Sendable`]): its page documents
+//!   every method once; generic code bounds entries with [`EntryFor`].
 //! * [`AsyncExitStack`]: Python's `AsyncExitStack` — the same, plus cleanups
 //!   that are awaited ([`push_async_callback`], [`push_async_exit`],
 //!   [`AsyncExitContext`]s), in one LIFO order with the synchronous ones,
@@ -73,7 +75,7 @@
 //!   Cancelling `aclose` part-way leaves the rest registered; a stack dropped
 //!   without `aclose` runs its synchronous entries and drops the asynchronous
 //!   ones unrun (a destructor cannot await). [`SendAsyncExitStack`] is the
-//!   `Send` one, for multi-threaded runtimes.
+//!   `Send` one, for multi-threaded runtimes; both are [`AsyncStack`].
 //! * [`Defer`] and [`Guard`]: one cleanup each, held in a local — no
 //!   allocation, no dynamic dispatch. A `Guard` runs on the outcomes its
 //!   [`When`] names; with a [`Scope`] it also sees `Err` returns.
@@ -155,7 +157,7 @@
 //! | feature  | default | gives |
 //! |----------|---------|-------|
 //! | `std`    | yes     | panic detection ([`Outcome::Panic`]), panic-robust closing (`catch_unwind`), [`AsyncExitStack`]; implies `alloc` |
-//! | `alloc`  | via `std` | [`ExitStack`], [`SendExitStack`], [`CleanupError`] |
+//! | `alloc`  | via `std` | [`ExitStack`], [`SendExitStack`] ([`Stack`]), [`CleanupError`] |
 //! | `macros` | yes     | `defer!`, `#[cleanup]`, `#[exitstack::scope]` |
 //!
 //! With `default-features = false` the crate has no dependencies and is
@@ -209,11 +211,13 @@ mod private;
 mod raw;
 #[cfg(feature = "alloc")]
 mod stack;
+#[cfg(feature = "alloc")]
+mod threading;
 mod unwind;
 mod value_guard;
 
 #[cfg(feature = "std")]
-pub use async_stack::{AsyncExitContext, AsyncExitStack, SendAsyncExitStack};
+pub use async_stack::{AsyncExitContext, AsyncExitStack, AsyncStack, SendAsyncExitStack};
 #[cfg(feature = "alloc")]
 pub use error::{BoxError, CancelError, CleanupError, Iter};
 pub use fallible::Fallible;
@@ -222,7 +226,9 @@ pub use outcome::{Outcome, When};
 #[cfg(feature = "alloc")]
 pub use raw::EntryKey;
 #[cfg(feature = "alloc")]
-pub use stack::{ExitContext, ExitStack, SendExitStack};
+pub use stack::{ExitContext, ExitStack, SendExitStack, Stack};
+#[cfg(feature = "alloc")]
+pub use threading::{EntryFor, Local, Sendable, Threading};
 pub use value_guard::{
     Always, Conditional, ScopeGuard, Strategy, WithOutcome, guard, guard_on_error,
     guard_on_failure, guard_with_outcome,
