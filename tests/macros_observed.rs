@@ -7,7 +7,7 @@ use std::fmt::{Debug, Write as _};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::Poll;
 
-use exitstack::{Fallible, defer};
+use exitstack::{Fallible, cleanup, defer};
 
 /// How many times each cleanup ran.
 #[derive(Default)]
@@ -652,4 +652,50 @@ fn a_local_named_body_and_matches_with_question_mark() {
         |ok| matches_with_question_mark(&counts, ok),
         Result::is_err,
     );
+}
+
+/// Second review: common generic return types keep `on_success` without a
+/// bound (they can never be errors), `#[cleanup]` without a condition needs
+/// none, and a hidden `Result` is only checked when a cleanup depends on it.
+#[exitstack::scope]
+fn first<T>(counts: &Counts, v: Vec<T>) -> Option<T> {
+    defer!(on_success: counts.success());
+    v.into_iter().next()
+}
+
+#[exitstack::scope]
+fn wrap_in_vec<T>(counts: &Counts, v: T) -> Vec<T> {
+    #[cleanup]
+    fn close() {
+        counts.success();
+    }
+    #[cleanup]
+    let also = || counts.success();
+    vec![v]
+}
+
+struct AlwaysRunner<R>(fn() -> R);
+
+impl<R> AlwaysRunner<R> {
+    #[exitstack::scope]
+    fn run(&self, counts: &Counts) -> R {
+        defer!(counts.success());
+        (self.0)()
+    }
+}
+
+#[test]
+fn generic_returns_without_error_dependent_cleanups_need_nothing() {
+    let counts = Counts::default();
+    assert_eq!(first(&counts, vec![1, 2]), Some(1));
+    assert_eq!(counts.take(), (0, 1));
+    assert_eq!(wrap_in_vec(&counts, 'x'), ['x']);
+    assert_eq!(counts.take(), (0, 2));
+    let hidden = AlwaysRunner(|| Err::<u8, u8>(1));
+    assert_eq!(
+        hidden.run(&counts),
+        Err(1),
+        "no cleanup depends on it: no check"
+    );
+    assert_eq!(counts.take(), (0, 1));
 }

@@ -498,16 +498,37 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   function itself.
 /// * The `Err` must come from the function itself: an error that a closure
 ///   returns to the function is observed where the function returns it.
-/// * A type parameter of the enclosing `impl` (`impl<R> Runner<R> { fn
-///   run(&self) -> R }`) is invisible to the attribute, which sees only the
-///   method: bounded by `R: exitstack::Fallible` on the `impl`, it is
-///   observed through it. Unbounded, it cannot be observed, and is checked
-///   when the function returns instead: if it is a `Result` (or a `Poll` of
-///   one), the function panics there — before any cleanup runs, so an
-///   `on_success` cleanup never commits an `Err` — with a message that says
-///   to add the bound. A type of yours that implements `Fallible`, behind
-///   such a parameter, is not seen at all: add the bound. (A parameter of
-///   the method itself is always seen, also inside the return type.)
+/// * A type parameter the attribute cannot see — one of the enclosing
+///   `impl` (`impl<R> Runner<R> { fn run(&self) -> R }`), of the enclosing
+///   trait (`trait Job<T> { fn go(&self) -> T { .. } }`), or `Self` in a
+///   trait's default method — is observed through `Fallible` when it is
+///   bounded so (`impl<R: exitstack::Fallible>`, `where Self:
+///   exitstack::Fallible`). Unbounded, it cannot be observed; when a cleanup
+///   depends on errors, the value is checked as the function returns it: a
+///   `Result` (or a `Poll` of one) makes the function panic there — before
+///   any cleanup runs, so an `on_success` cleanup never commits an `Err` —
+///   with a message that says to add the bound. **A type of yours that
+///   implements `Fallible`, behind such a parameter, is not seen at all**:
+///   add the bound. (A parameter of the method itself is always seen, also
+///   inside the return type — `Wrapper<T>`, an alias `Same<T>` — except
+///   inside the std types that can never be an error, `Option<T>`,
+///   `Vec<T>`, tuples, references, ...)
+/// * Only the cleanups written in the body are tied to the function's
+///   scope: `defer!`, `cleanup!` and `#[cleanup]` by these names (bare,
+///   `exitstack::`-qualified, or under `crate = path`). One that another
+///   macro expands to (a `macro_rules!` of yours wrapping `defer!`), or
+///   reached through a renamed import (`use exitstack::defer as on_exit;`,
+///   `use exitstack as es;` without `crate = es`), is the standalone form,
+///   whose `on_success` means "no panic" and which never sees an `Err`:
+///   write the cleanups in the body, by their names.
+/// * A cleanup in a block that ends before the function decides what it
+///   returns — the operand of `?`, the receiver of a method call, an
+///   argument (`Err({ defer!(..); e })`) — ends with that block, and sees
+///   the outcome so far (`Success`). A block that *is* the returned value
+///   (the tail, the operand of `return`, a `break` value) is observed first.
+/// * `return`, `break` and `continue` inside the arguments of `bail!` /
+///   `ensure!` are refused (conservatively, also inside a closure or a loop
+///   there): compute the value before the call.
 /// * Put `#[exitstack::scope]` above attributes that rewrite the body, such
 ///   as `#[tokio::main]` or `#[tokio::test]`, so it sees the body as written.
 /// * `crate = path` (for a renamed dependency) also makes `path::defer!` and

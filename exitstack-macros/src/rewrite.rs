@@ -841,7 +841,8 @@ pub(crate) fn has_outcome_cleanup(tokens: TokenStream) -> bool {
                 && matches!(&tokens[index - 1], TokenTree::Punct(hash) if hash.as_char() == '#')
                 && group.stream().into_iter().any(
                     |token| matches!(token, TokenTree::Ident(name) if name == "cleanup"),
-                );
+                )
+                && cleanup_attr_depends_on_outcome(group.stream(), &tokens[index + 1..]);
             (is_call && depends_on_outcome(group.stream()))
                 || is_cleanup_attr
                 || has_outcome_cleanup(group.stream())
@@ -860,6 +861,56 @@ fn control_flow(tokens: TokenStream) -> Option<Ident> {
         TokenTree::Group(group) => control_flow(group.stream()),
         _ => None,
     })
+}
+
+/// Whether a `#[cleanup(..)]` (its tokens `attr`, followed by `item`)
+/// depends on errors: a condition other than `always` / `on_panic`, or a
+/// callback that takes the `Outcome` (a `fn` with a parameter, a closure
+/// literal with one). Conservative where the item is not one of those.
+fn cleanup_attr_depends_on_outcome(attr: TokenStream, item: &[TokenTree]) -> bool {
+    let mentions = |tokens: TokenStream, names: &[&str]| {
+        tokens
+            .into_iter()
+            .any(|token| matches!(token, TokenTree::Ident(ident) if names.iter().any(|name| ident == name)))
+    };
+    let args = attr.into_iter().find_map(|token| match token {
+        TokenTree::Group(group) if group.delimiter() == Delimiter::Parenthesis => {
+            Some(group.stream())
+        }
+        _ => None,
+    });
+    if args.is_some_and(|args| mentions(args, &["on_success", "on_error", "on_failure"])) {
+        return true;
+    }
+    let is = |token: Option<&TokenTree>, word: &str| matches!(token, Some(TokenTree::Ident(ident)) if ident == word);
+    let is_bar = |token: Option<&TokenTree>| matches!(token, Some(TokenTree::Punct(punct)) if punct.as_char() == '|');
+    // Other attributes may stand between: skip `#[..]`s.
+    let mut rest = item;
+    while let [TokenTree::Punct(hash), TokenTree::Group(_), tail @ ..] = rest
+        && hash.as_char() == '#'
+    {
+        rest = tail;
+    }
+    if is(rest.first(), "fn") {
+        // `fn name() { .. }`: no `Outcome` parameter.
+        return !matches!(rest.get(2), Some(TokenTree::Group(params))
+            if params.delimiter() == Delimiter::Parenthesis && params.stream().is_empty());
+    }
+    if is(rest.first(), "let") {
+        // `let name = [move] || ..` or a non-closure: no parameter.
+        let Some(eq) = rest
+            .iter()
+            .position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == '='))
+        else {
+            return true;
+        };
+        let mut value = &rest[eq + 1..];
+        if is(value.first(), "move") {
+            value = &value[1..];
+        }
+        return is_bar(value.first()) && !is_bar(value.get(1));
+    }
+    true
 }
 
 /// Whether a `defer!` / `cleanup!` body starts with a condition that needs

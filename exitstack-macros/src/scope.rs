@@ -154,7 +154,9 @@ fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Funct
     };
     let has_async_stack =
         !matches!(body, Body::Sync) && rewrite::has_async_cleanup(block.to_token_stream());
-    if check == Check::Generic && !rewrite::has_outcome_cleanup(block.to_token_stream()) {
+    // No cleanup depends on errors: nothing to observe, no bound to ask
+    // for, and no run-time check of a type the attribute cannot see.
+    if check != Check::Unit && !rewrite::has_outcome_cleanup(block.to_token_stream()) {
         check = Check::Unobserved;
     }
     valid.then_some(Function {
@@ -243,7 +245,50 @@ fn mentions_param(ty: &Type, generics: &Generics) -> bool {
             _ => false,
         })
     }
-    let params: Vec<&Ident> = generics.type_params().map(|param| &param.ident).collect();
+    // Types that are never an error whatever their parameters are (and
+    // `Result` / `Poll`, which are `Fallible` for every parameter), so that
+    // `Option<T>` or `Vec<T>` keep an `on_success` cleanup without a bound.
+    const NEVER_HIDE_A_RESULT: &[&str] = &[
+        "Option",
+        "Result",
+        "Poll",
+        "Vec",
+        "VecDeque",
+        "String",
+        "Box",
+        "Rc",
+        "Arc",
+        "HashMap",
+        "HashSet",
+        "BTreeMap",
+        "BTreeSet",
+        "Cow",
+        "PhantomData",
+    ];
+    match ty {
+        Type::Tuple(_)
+        | Type::Reference(_)
+        | Type::Array(_)
+        | Type::Slice(_)
+        | Type::Ptr(_)
+        | Type::BareFn(_)
+        | Type::TraitObject(_)
+        | Type::Never(_) => return false,
+        Type::Path(path)
+            if path.qself.is_none()
+                && path.path.segments.last().is_some_and(|last| {
+                    NEVER_HIDE_A_RESULT.iter().any(|name| last.ident == name)
+                }) =>
+        {
+            return false;
+        }
+        _ => {}
+    }
+    let params: Vec<&Ident> = generics
+        .type_params()
+        .map(|param| &param.ident)
+        .chain(generics.const_params().map(|param| &param.ident))
+        .collect();
     !params.is_empty() && walk(ty.to_token_stream(), &params)
 }
 

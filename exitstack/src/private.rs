@@ -170,9 +170,10 @@ impl<T> NotAnError<T> {
 fn hidden_result(name: &str) -> ! {
     panic!(
         "#[exitstack::scope] cannot tell whether this `{name}` is an error: the function's \
-         return type is a type parameter it could not see (the enclosing impl's?). Add the \
-         bound `exitstack::Fallible` to that parameter (e.g. `impl<R: exitstack::Fallible>`), \
-         or name the return type"
+         return type is a type parameter it could not see (the enclosing impl's or trait's, or \
+         `Self` in a trait's default method). Add the bound `exitstack::Fallible` to that \
+         parameter (`impl<R: exitstack::Fallible>`, `where Self: exitstack::Fallible`), or \
+         name the return type"
     )
 }
 
