@@ -3,27 +3,14 @@
 //! on purpose, so Miri runs them with its leak check off
 //! (`scripts/miri.sh`).
 
+mod common;
+
 use std::cell::Cell;
 use std::mem;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
+use common::PendingOnce;
 use exitstack::{AsyncExitStack, CancelError, Defer, ExitStack, Guard, When};
-
-/// A future that is `Pending` the first time it is polled.
-struct PendingOnce(bool);
-
-impl Future for PendingOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            Poll::Pending
-        }
-    }
-}
 
 /// The leaked-`aclose` repro of issue 9: an async callback that is
 /// `Pending` once; `aclose()` polled once and forgotten; a value entered

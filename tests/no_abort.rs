@@ -5,7 +5,7 @@ mod common;
 
 use std::panic::{self, AssertUnwindSafe};
 
-use common::child;
+use common::{PendingOnce, child, poll_once};
 use exitstack::{Defer, ExitStack, Guard, When};
 
 fn panicking_cleanup(n: u32) {
@@ -226,28 +226,6 @@ fn cancel_all_in_a_destructor_during_unwinding_does_not_abort() {
     for line in ["cancel_all in drop returned", "payload: original"] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }
-}
-
-/// A future that is `Pending` the first time it is polled.
-struct PendingOnce(bool);
-
-impl Future for PendingOnce {
-    type Output = ();
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.0 {
-            std::task::Poll::Ready(())
-        } else {
-            self.0 = true;
-            std::task::Poll::Pending
-        }
-    }
-}
-
-fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
-    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
 }
 
 /// Scenario (found by review): an `aclose()` future dropped part-way while

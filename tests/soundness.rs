@@ -6,30 +6,14 @@
 //! are `policy9_*` in `tests/stack_policies.rs`, on every stack type; the
 //! leaking ones (`mem::forget`) are in `tests/forget.rs`.
 
+mod common;
+
 use std::cell::RefCell;
-use std::pin::{Pin, pin};
-use std::task::{Context, Poll, Waker};
+use std::pin::pin;
+use std::task::Poll;
 
+use common::{PendingOnce, poll_once};
 use exitstack::{AsyncExitStack, CancelError, Outcome, SendAsyncExitStack};
-
-/// A future that is `Pending` the first time it is polled.
-struct PendingOnce(bool);
-
-impl Future for PendingOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            Poll::Pending
-        }
-    }
-}
-
-fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(Waker::noop()))
-}
 
 /// An `aclose()` future dropped part-way: the entry it took is dropped
 /// unfinished, the rest stay registered and run when the stack drops, and

@@ -41,6 +41,30 @@ impl Drop for DropToken {
     }
 }
 
+/// A future that is `Pending` the first time it is polled: an async cleanup
+/// that an `aclose()` polled once is in the middle of.
+pub struct PendingOnce(pub bool);
+
+impl Future for PendingOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            std::task::Poll::Pending
+        }
+    }
+}
+
+/// Polls `future` once, with a waker that does nothing.
+pub fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
 /// Runs `f`, expecting it to panic, and returns the payload as a string.
 /// The default hook is silenced so expected panics do not clutter output.
 pub fn panic_message(f: impl FnOnce()) -> String {
