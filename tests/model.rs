@@ -2687,8 +2687,38 @@ fn without_panics(op: RawOp) -> RawOp {
     }
 }
 
+/// `op` with its `mem::forget`s turned into drops: for the leak check
+/// (`scripts/leaks.sh`, with `EXITSTACK_MODEL_NO_FORGET` set), where a leak
+/// on purpose would hide a real one.
+fn without_forgets(op: RawOp) -> RawOp {
+    match op {
+        RawOp::Forget { stack } => RawOp::Drop { stack },
+        RawOp::AClose {
+            stack,
+            with,
+            polls,
+            then: Then::Forget,
+        } => RawOp::AClose {
+            stack,
+            with,
+            polls,
+            then: Then::Drop,
+        },
+        RawOp::Guard {
+            guard,
+            end: GuardEnd::Forget,
+        } => RawOp::Guard {
+            guard,
+            end: GuardEnd::Drop,
+        },
+        other => other,
+    }
+}
+
 fn program() -> impl Strategy<Value = Program> {
-    let op = op().prop_map(|op| {
+    let no_forget = std::env::var_os("EXITSTACK_MODEL_NO_FORGET").is_some();
+    let op = op().prop_map(move |op| {
+        let op = if no_forget { without_forgets(op) } else { op };
         if cfg!(panic = "abort") {
             without_panics(op)
         } else {
