@@ -363,3 +363,67 @@ fn value_guard_exit_during_unwinding_does_not_abort() {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }
 }
+
+/// An error whose `Drop` panics, and a fallible entry that returned it.
+#[derive(Debug)]
+struct ErrorPanickingOnDrop;
+
+impl Drop for ErrorPanickingOnDrop {
+    fn drop(&mut self) {
+        println!("error dropped");
+        panic!("the error's drop panicked");
+    }
+}
+
+impl std::fmt::Display for ErrorPanickingOnDrop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("hostile error")
+    }
+}
+
+impl std::error::Error for ErrorPanickingOnDrop {}
+
+/// Scenario (found in the last read of the code): `aclose()` and the async
+/// `scope` resume a cleanup's panic after an earlier cleanup failed with an
+/// error whose `Drop` panics. The errors used to be dropped by the
+/// unwinding itself, an abort.
+#[test]
+#[ignore = "a child process: its parent test runs it"]
+fn child_aclose_resumes_a_panic_over_a_hostile_error() {
+    let which = child::enter("child_aclose_resumes_a_panic_over_a_hostile_error");
+    let payload = panic::catch_unwind(|| {
+        let mut stack = exitstack::AsyncExitStack::new();
+        stack.callback(|| panic!("cleanup panicked"));
+        stack.try_callback(|| Err(ErrorPanickingOnDrop));
+        if which == "scope" {
+            let scope = exitstack::AsyncExitStack::scope(async move |inner| {
+                std::mem::swap(inner, &mut stack);
+                Ok::<(), exitstack::CleanupError>(())
+            });
+            let _ = poll_once(std::pin::pin!(scope));
+        } else {
+            let _ = poll_once(std::pin::pin!(stack.aclose()));
+        }
+    })
+    .unwrap_err();
+    println!("payload: {}", payload.downcast_ref::<&str>().unwrap());
+}
+
+#[test]
+fn aclose_resuming_a_panic_over_a_hostile_error_does_not_abort() {
+    for which in ["aclose", "scope"] {
+        let out = child::run("child_aclose_resumes_a_panic_over_a_hostile_error", which);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{which}: status {:?}\n{stdout}",
+            out.status
+        );
+        for line in ["error dropped", "payload: cleanup panicked"] {
+            assert!(
+                stdout.contains(line),
+                "{which}: missing {line:?} in\n{stdout}"
+            );
+        }
+    }
+}

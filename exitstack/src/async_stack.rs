@@ -286,14 +286,30 @@ impl Progress {
     /// panic), discards it, since a panic escaping there would abort — else
     /// returns the errors.
     fn finish(self) -> Result<(), CleanupError> {
-        if let Some(payload) = self.panic {
+        let Progress { errors, panic, .. } = self;
+        if let Some(payload) = panic {
             if std::thread::panicking() {
                 discard(payload);
             } else {
+                // The errors have no caller any more: discarded safely (an
+                // error's `Drop` may panic), not dropped by the unwinding.
+                discard_unwound(errors);
                 resume_unwind(payload);
             }
         }
-        CleanupError::from_errors(self.errors).map_or(Ok(()), Err)
+        CleanupError::from_errors(errors).map_or(Ok(()), Err)
+    }
+
+    /// The errors and first panic, for a `scope` that decides what to
+    /// return: if a panic will resume (the body's or this one), the errors
+    /// are discarded safely first.
+    fn into_parts(self, body_panicked: bool) -> (Vec<BoxError>, Option<Payload>) {
+        let Progress { errors, panic, .. } = self;
+        if body_panicked || panic.is_some() {
+            discard_unwound(errors);
+            return (Vec::new(), panic);
+        }
+        (errors, panic)
     }
 
     /// The end of a stack dropped after an interrupted close: the entries
@@ -323,6 +339,15 @@ impl Progress {
                 resume_unwind(payload);
             }
         }
+    }
+}
+
+/// Errors that have no caller because a panic is about to resume: each is
+/// dropped under `catch_unwind` (`discard_errors`), so that one whose `Drop`
+/// panics cannot abort the process during the unwinding.
+fn discard_unwound(errors: Vec<BoxError>) {
+    if !errors.is_empty() {
+        crate::raw::discard_errors(errors, "a panic is unwinding");
     }
 }
 
@@ -693,8 +718,9 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
             Token(()),
         )
         .await;
-        let result = crate::ending::first_panic_wins(result, progress.panic);
-        let errors = CleanupError::from_errors(progress.errors);
+        let (errors, panic) = progress.into_parts(result.is_err());
+        let result = crate::ending::first_panic_wins(result, panic);
+        let errors = CleanupError::from_errors(errors);
         crate::ending::body_error_first(result, errors, E::from)
     }
 }
