@@ -949,15 +949,7 @@ async fn in_an_async_scope(fail: bool, log: &RefCell<Vec<String>>) -> Result<(),
 /// synchronous cleanup, tied to the function's scope like any `defer!`.
 #[test]
 fn defer_value_form_in_an_async_scope_fn() {
-    fn block_on<F: Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        loop {
-            if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-                return value;
-            }
-        }
-    }
+    use common::harness::block_on;
     let log = RefCell::new(Vec::new());
     block_on(in_an_async_scope(false, &log)).unwrap();
     assert!(log.borrow().is_empty());

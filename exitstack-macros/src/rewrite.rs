@@ -815,33 +815,38 @@ pub(crate) fn has_async_cleanup(tokens: TokenStream) -> bool {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     tokens.iter().enumerate().any(|(index, token)| match token {
         TokenTree::Group(group) => {
-            let is_call = index >= 2
-                && matches!(&tokens[index - 1], TokenTree::Punct(bang) if bang.as_char() == '!')
-                && matches!(&tokens[index - 2], TokenTree::Ident(name) if name == "defer" || name == "cleanup");
-            (is_call && is_async_body(group.stream())) || has_async_cleanup(group.stream())
+            (is_cleanup_call(&tokens, index) && is_async_body(group.stream()))
+                || has_async_cleanup(group.stream())
         }
         _ => false,
     })
 }
 
+/// Whether the group at `tokens[index]` is the body of a `defer!(..)` or
+/// `cleanup!(..)` call.
+fn is_cleanup_call(tokens: &[TokenTree], index: usize) -> bool {
+    index >= 2
+        && matches!(&tokens[index - 1], TokenTree::Punct(bang) if bang.as_char() == '!')
+        && matches!(&tokens[index - 2], TokenTree::Ident(name) if name == "defer" || name == "cleanup")
+}
+
 /// Whether `tokens` may contain a cleanup whose behaviour depends on
 /// whether the function returned an error: a `defer!` or `cleanup!` with a
-/// condition other than `always:` or `on_panic:`, or any `#[cleanup]`
-/// (which may take the `Outcome`). Conservative: a larger answer only asks
-/// for a `Fallible` bound that was not needed.
+/// condition other than `always:` or `on_panic:`, or a `#[cleanup]` with
+/// such a condition or an `Outcome` parameter. Conservative: a larger
+/// answer only asks for a `Fallible` bound that was not needed.
 pub(crate) fn has_outcome_cleanup(tokens: TokenStream) -> bool {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     tokens.iter().enumerate().any(|(index, token)| match token {
         TokenTree::Group(group) => {
-            let is_call = index >= 2
-                && matches!(&tokens[index - 1], TokenTree::Punct(bang) if bang.as_char() == '!')
-                && matches!(&tokens[index - 2], TokenTree::Ident(name) if name == "defer" || name == "cleanup");
+            let is_call = is_cleanup_call(&tokens, index);
             let is_cleanup_attr = index >= 1
                 && group.delimiter() == Delimiter::Bracket
                 && matches!(&tokens[index - 1], TokenTree::Punct(hash) if hash.as_char() == '#')
-                && group.stream().into_iter().any(
-                    |token| matches!(token, TokenTree::Ident(name) if name == "cleanup"),
-                )
+                && group
+                    .stream()
+                    .into_iter()
+                    .any(|token| matches!(token, TokenTree::Ident(name) if name == "cleanup"))
                 && cleanup_attr_depends_on_outcome(group.stream(), &tokens[index + 1..]);
             (is_call && depends_on_outcome(group.stream()))
                 || is_cleanup_attr
