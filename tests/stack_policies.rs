@@ -381,7 +381,7 @@ fn policy4_close_returns_every_error_in_execution_order_with_sources<S: AnyStack
         error.to_string(),
         "2 cleanups failed; the first: cannot flush b.log"
     );
-    let owned = error.into_errors();
+    let owned: Vec<exitstack::BoxError> = error.into_iter().collect();
     assert!(owned[1].downcast_ref::<Flush>().is_some());
 }
 

@@ -322,7 +322,7 @@ impl Progress {
         let outcome = crate::ending::worst(raw.drop_outcome(), self.outcome);
         match catch_unwind(AssertUnwindSafe(|| raw.close_with(outcome))) {
             Ok(Ok(())) => {}
-            Ok(Err(errors)) => self.errors.extend(errors.into_errors()),
+            Ok(Err(errors)) => self.errors.extend(errors),
             Err(payload) => self.panicked(payload),
         }
         let errors = core::mem::take(&mut self.errors);
@@ -667,9 +667,12 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     ///
     /// # Errors
     ///
-    /// As [`ExitStack::scope`](crate::ExitStack::scope): the body's
-    /// error is primary; when the body succeeded, cleanup errors are
-    /// returned, converted with `E: From<CleanupError>`.
+    /// As [`ExitStack::scope`](crate::ExitStack::scope): a
+    /// [`ScopeError`](crate::ScopeError) — the body's error as it
+    /// returned it, with the errors of the cleanups that failed beside
+    /// it ([`ScopeError::Body`](crate::ScopeError::Body)), or, when the
+    /// body succeeded, the cleanup errors
+    /// ([`ScopeError::Cleanup`](crate::ScopeError::Cleanup)).
     ///
     /// # Panics
     ///
@@ -695,17 +698,16 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     /// use exitstack::Outcome;
     /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
     /// let seen = std::sync::Mutex::new(None);
-    #[doc = concat!("let result: Result<u8, exitstack::CleanupError> = block_on(exitstack::", "AsyncExitStack", "::scope(async |stack| {")]
+    /// let result = block_on(exitstack::AsyncExitStack::scope(async |stack| {
     ///     stack.push_async_exit(async |outcome| *seen.lock().unwrap() = Some(outcome));
-    ///     Ok(7)
+    ///     Ok::<u8, String>(7)
     /// }));
     /// assert_eq!(result.unwrap(), 7);
     /// assert_eq!(*seen.lock().unwrap(), Some(Outcome::Success));
     /// ```
-    pub async fn scope<T, E, F>(body: F) -> Result<T, E>
+    pub async fn scope<T, E, F>(body: F) -> Result<T, crate::ScopeError<E>>
     where
         F: AsyncFnOnce(&mut Self) -> Result<T, E>,
-        E: From<CleanupError>,
     {
         let mut stack = Self::new();
         let result = {
@@ -721,7 +723,7 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
         let (errors, panic) = progress.into_parts(result.is_err());
         let result = crate::ending::first_panic_wins(result, panic);
         let errors = CleanupError::from_errors(errors);
-        crate::ending::body_error_first(result, errors, E::from)
+        crate::ending::body_error_first(result, errors)
     }
 }
 /// A stack of cleanups that may be awaited: Python's

@@ -11,8 +11,10 @@
 //!    ran, and a cleanup's panic is then discarded; if only cleanups
 //!    panicked, the first of them resumes.
 //! 3. **The body's error is primary**: it is returned as it is, and cleanup
-//!    errors never replace it (they are dropped); when the body succeeded,
-//!    cleanup errors never vanish: they are returned instead of its value.
+//!    errors never replace it (they are kept beside it, in
+//!    [`ScopeError::Body`]); when the body succeeded, cleanup errors never
+//!    vanish: they are returned instead of its value
+//!    ([`ScopeError::Cleanup`]).
 //!
 //! The synchronous `scope` does not catch the body's panic: the stack is
 //! dropped while the panic unwinds, which is rule 2 by policy 3.
@@ -22,7 +24,7 @@
 
 use crate::Outcome;
 #[cfg(feature = "alloc")]
-use crate::error::CleanupError;
+use crate::error::{CleanupError, ScopeError};
 
 /// Rule 1: the outcome the cleanups of a scope see.
 #[inline]
@@ -49,18 +51,18 @@ pub(crate) const fn worst(a: Outcome, b: Outcome) -> Outcome {
 }
 
 /// Rule 3: what a scope whose body returned `result` returns, given the
-/// errors of its cleanups (`into` converts them into the body's error type).
+/// errors of its cleanups: the body's error first, the cleanup errors beside
+/// it; when the body succeeded, the cleanup errors instead of its value.
 #[cfg(feature = "alloc")]
 #[inline]
 pub(crate) fn body_error_first<T, E>(
     result: Result<T, E>,
-    cleanup_errors: Option<CleanupError>,
-    into: impl FnOnce(CleanupError) -> E,
-) -> Result<T, E> {
-    match (result, cleanup_errors) {
-        (Err(error), _) => Err(error),
+    cleanup: Option<CleanupError>,
+) -> Result<T, ScopeError<E>> {
+    match (result, cleanup) {
+        (Err(error), cleanup) => Err(ScopeError::Body { error, cleanup }),
         (Ok(value), None) => Ok(value),
-        (Ok(_), Some(errors)) => Err(into(errors)),
+        (Ok(_), Some(errors)) => Err(ScopeError::Cleanup(errors)),
     }
 }
 

@@ -87,8 +87,8 @@ impl CleanupError {
     /// assert_eq!(all, ["b", "a"]);
     /// ```
     #[must_use]
-    pub fn iter(&self) -> Iter<'_> {
-        Iter {
+    pub fn iter(&self) -> Errors<'_> {
+        Errors {
             inner: self.errors.iter(),
         }
     }
@@ -106,20 +106,6 @@ impl CleanupError {
     #[must_use]
     pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
         self.errors.iter().find_map(|e| e.downcast_ref::<E>())
-    }
-
-    /// The errors, in the order their cleanups ran, as owned boxes.
-    ///
-    /// ```
-    /// let mut stack = exitstack::ExitStack::new();
-    /// stack.try_callback(|| Err(std::io::Error::other("flush")));
-    /// let errors = stack.close().unwrap_err().into_errors();
-    /// let io: Box<std::io::Error> = errors.into_iter().next().unwrap().downcast().unwrap();
-    /// assert_eq!(io.to_string(), "flush");
-    /// ```
-    #[must_use]
-    pub fn into_errors(self) -> Vec<BoxError> {
-        self.errors
     }
 }
 
@@ -140,17 +126,21 @@ impl Error for CleanupError {
 
 #[cfg(feature = "std")]
 impl From<CleanupError> for std::io::Error {
-    /// Lets `ExitStack::scope` bodies return `io::Result`: the cleanup
+    /// Lets a function that returns `io::Result` `?` a close: the cleanup
     /// errors become an [`std::io::ErrorKind::Other`] error whose inner error
     /// is the `CleanupError` (reach it with `get_ref` and `downcast_ref`).
     ///
     /// ```
     /// use exitstack::{CleanupError, ExitStack};
-    /// let result: std::io::Result<()> = ExitStack::scope(|stack| {
+    ///
+    /// fn work() -> std::io::Result<()> {
+    ///     let mut stack = ExitStack::new();
     ///     stack.try_callback(|| Err("unlock failed"));
+    ///     stack.close()?;
     ///     Ok(())
-    /// });
-    /// let error = result.unwrap_err();
+    /// }
+    ///
+    /// let error = work().unwrap_err();
     /// let cleanup = error.get_ref().unwrap().downcast_ref::<CleanupError>().unwrap();
     /// assert_eq!(cleanup.first().to_string(), "unlock failed");
     /// ```
@@ -159,8 +149,236 @@ impl From<CleanupError> for std::io::Error {
     }
 }
 
-/// Iterator over the errors of a [`CleanupError`], from [`CleanupError::iter`]
-/// or `for error in &cleanup_error`.
+impl From<ScopeError<CleanupError>> for CleanupError {
+    /// One `CleanupError` with every error: the body's (if it failed),
+    /// then the cleanups', in the order they ran.
+    fn from(error: ScopeError<CleanupError>) -> Self {
+        match error {
+            ScopeError::Body { error, cleanup } => {
+                let mut errors = error.errors;
+                errors.extend(cleanup.into_iter().flatten());
+                CleanupError { errors }
+            }
+            ScopeError::Cleanup(cleanup) => cleanup,
+        }
+    }
+}
+
+/// How a scope failed: the error of [`ExitStack::scope`] and
+/// [`AsyncExitStack::scope`], for a body whose error is any `E`.
+///
+/// The body's error is primary: it is never replaced by a cleanup's, and the
+/// cleanup errors are never lost — when the body failed they are kept
+/// beside its error, in `cleanup`.
+///
+/// ```
+/// use exitstack::{ExitStack, ScopeError};
+///
+/// // A body error that knows nothing of exitstack: a `String`.
+/// let result: Result<(), ScopeError<String>> = ExitStack::scope(|stack| {
+///     stack.try_callback(|| Err("unlock failed"));
+///     Err("disk full".to_string())
+/// });
+/// match result.unwrap_err() {
+///     ScopeError::Body { error, cleanup } => {
+///         assert_eq!(error, "disk full");
+///         assert_eq!(cleanup.unwrap().first().to_string(), "unlock failed");
+///     }
+///     ScopeError::Cleanup(_) => unreachable!("the body failed"),
+/// }
+/// ```
+///
+/// # With `?`
+///
+/// It is an [`Error`] whenever `E` is `Debug + Display`, so `?` converts it
+/// into `Box<dyn Error + Send + Sync>`, `anyhow::Error` or `eyre::Report`
+/// (whose reports then show the body's error first and the cleanup errors
+/// after it), and into `io::Error` too: a failed body's `io::Error` is
+/// returned as it is when no cleanup failed, and otherwise keeps its
+/// [`kind`](std::io::Error::kind) with this `ScopeError` inside. For an error
+/// enum of your own, add a variant that holds it (`Scope(Box<ScopeError<MyError>>)`
+/// with a `From` impl), or flatten it with [`into_error`](ScopeError::into_error)
+/// if `E: From<CleanupError>`.
+///
+/// ```
+/// use exitstack::ExitStack;
+///
+/// fn save() -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+///     let value = ExitStack::scope(|stack| {
+///         stack.try_callback(|| Ok::<(), std::io::Error>(()));
+///         Ok::<_, String>(7)
+///     })?;
+///     Ok(value)
+/// }
+/// assert_eq!(save().unwrap(), 7);
+/// ```
+#[derive(Debug)]
+pub enum ScopeError<E> {
+    /// The body returned `Err(error)`. The cleanups still ran, seeing
+    /// [`Outcome::Error`](crate::Outcome::Error); `cleanup` holds the errors
+    /// of those that failed, if any did.
+    Body {
+        /// The body's error, as it returned it.
+        error: E,
+        /// The errors of the cleanups that failed after it.
+        cleanup: Option<CleanupError>,
+    },
+    /// The body succeeded (its value is dropped), but cleanups failed.
+    Cleanup(CleanupError),
+}
+
+impl<E> ScopeError<E> {
+    /// The body's error, if the body failed.
+    ///
+    /// ```
+    /// let result = exitstack::ExitStack::scope(|_| Err::<(), _>(404));
+    /// assert_eq!(result.unwrap_err().body(), Some(&404));
+    /// ```
+    #[must_use]
+    pub fn body(&self) -> Option<&E> {
+        match self {
+            ScopeError::Body { error, .. } => Some(error),
+            ScopeError::Cleanup(_) => None,
+        }
+    }
+
+    /// The errors of the cleanups that failed, whether the body failed or
+    /// not.
+    ///
+    /// ```
+    /// let result = exitstack::ExitStack::scope(|stack| {
+    ///     stack.try_callback(|| Err("unlock failed"));
+    ///     Ok::<_, String>(())
+    /// });
+    /// assert_eq!(result.unwrap_err().cleanup().unwrap().len(), 1);
+    /// ```
+    #[must_use]
+    pub fn cleanup(&self) -> Option<&CleanupError> {
+        match self {
+            ScopeError::Body { cleanup, .. } => cleanup.as_ref(),
+            ScopeError::Cleanup(cleanup) => Some(cleanup),
+        }
+    }
+
+    /// Both parts, owned: the body's error (if it failed) and the cleanup
+    /// errors (if any failed). At least one is `Some`.
+    ///
+    /// ```
+    /// let result = exitstack::ExitStack::scope(|_| Err::<(), _>("bad input"));
+    /// let (body, cleanup) = result.unwrap_err().into_parts();
+    /// assert_eq!(body, Some("bad input"));
+    /// assert!(cleanup.is_none());
+    /// ```
+    #[must_use]
+    pub fn into_parts(self) -> (Option<E>, Option<CleanupError>) {
+        match self {
+            ScopeError::Body { error, cleanup } => (Some(error), cleanup),
+            ScopeError::Cleanup(cleanup) => (None, Some(cleanup)),
+        }
+    }
+
+    /// One `E`: the body's error if it failed (the cleanup errors beside it
+    /// are dropped), else the cleanup errors converted into `E`.
+    ///
+    /// ```
+    /// use exitstack::{ExitStack, ScopeError};
+    ///
+    /// fn write() -> std::io::Result<()> {
+    ///     ExitStack::scope(|stack| {
+    ///         stack.try_callback(|| Err("unlock failed"));
+    ///         Ok(())
+    ///     })
+    ///     .map_err(ScopeError::into_error)
+    /// }
+    /// assert!(write().unwrap_err().to_string().contains("unlock failed"));
+    /// ```
+    #[must_use]
+    pub fn into_error(self) -> E
+    where
+        E: From<CleanupError>,
+    {
+        match self {
+            ScopeError::Body { error, .. } => error,
+            ScopeError::Cleanup(cleanup) => E::from(cleanup),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ScopeError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScopeError::Body {
+                error,
+                cleanup: None,
+            } => write!(f, "{error}"),
+            ScopeError::Body {
+                error,
+                cleanup: Some(cleanup),
+            } => write!(f, "{error} (and {cleanup})"),
+            ScopeError::Cleanup(cleanup) => write!(f, "{cleanup}"),
+        }
+    }
+}
+
+/// The source is the [`CleanupError`], when there is one: a report walks
+/// from the body's message to every cleanup error. The body's error's own
+/// `source()` chain is reached through [`body`](ScopeError::body) (`E` need
+/// not be an [`Error`], so that `Box<dyn Error>` and `anyhow::Error` bodies
+/// work).
+impl<E: fmt::Debug + fmt::Display> Error for ScopeError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.cleanup()
+            .map(|cleanup| cleanup as &(dyn Error + 'static))
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<ScopeError<std::io::Error>> for std::io::Error {
+    /// Lets a function that returns `io::Result` `?` a scope whose body
+    /// does too: the body's error as it is when no cleanup failed; with
+    /// cleanup errors beside it, an error of the same
+    /// [`kind`](std::io::Error::kind) holding the `ScopeError`; when only
+    /// cleanups failed, the `CleanupError` as an `Other` error.
+    ///
+    /// ```
+    /// use std::io;
+    /// use exitstack::{ExitStack, ScopeError};
+    ///
+    /// fn read() -> io::Result<()> {
+    ///     ExitStack::scope(|stack| {
+    ///         stack.try_callback(|| Err("unlock failed"));
+    ///         Err(io::Error::new(io::ErrorKind::NotFound, "no config"))
+    ///     })?;
+    ///     Ok(())
+    /// }
+    ///
+    /// let error = read().unwrap_err();
+    /// assert_eq!(error.kind(), io::ErrorKind::NotFound);
+    /// let scope = error.get_ref().unwrap().downcast_ref::<ScopeError<io::Error>>().unwrap();
+    /// assert_eq!(scope.body().unwrap().to_string(), "no config");
+    /// assert_eq!(scope.cleanup().unwrap().first().to_string(), "unlock failed");
+    /// ```
+    fn from(error: ScopeError<std::io::Error>) -> Self {
+        match error {
+            ScopeError::Body {
+                error,
+                cleanup: None,
+            } => error,
+            error @ ScopeError::Body { .. } => {
+                let kind = error
+                    .body()
+                    .map_or(std::io::ErrorKind::Other, std::io::Error::kind);
+                std::io::Error::new(kind, error)
+            }
+            ScopeError::Cleanup(cleanup) => cleanup.into(),
+        }
+    }
+}
+
+/// Iterator over the errors of a [`CleanupError`] by reference, from
+/// [`CleanupError::iter`] or `for error in &cleanup_error`. Iterating a
+/// `CleanupError` by value (`for error in cleanup_error`) yields the owned
+/// [`BoxError`]s instead.
 ///
 /// ```
 /// let mut stack = exitstack::ExitStack::new();
@@ -171,11 +389,11 @@ impl From<CleanupError> for std::io::Error {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct Iter<'e> {
+pub struct Errors<'e> {
     inner: core::slice::Iter<'e, BoxError>,
 }
 
-impl<'e> Iterator for Iter<'e> {
+impl<'e> Iterator for Errors<'e> {
     type Item = &'e (dyn Error + Send + Sync + 'static);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -187,17 +405,28 @@ impl<'e> Iterator for Iter<'e> {
     }
 }
 
-impl ExactSizeIterator for Iter<'_> {}
+impl ExactSizeIterator for Errors<'_> {}
 
 impl<'e> IntoIterator for &'e CleanupError {
     type Item = &'e (dyn Error + Send + Sync + 'static);
-    type IntoIter = Iter<'e>;
+    type IntoIter = Errors<'e>;
 
-    fn into_iter(self) -> Iter<'e> {
+    fn into_iter(self) -> Errors<'e> {
         self.iter()
     }
 }
 
+/// The owned errors, in the order their cleanups ran: each a [`BoxError`]
+/// that `downcast`s to its own type.
+///
+/// ```
+/// let mut stack = exitstack::ExitStack::new();
+/// stack.try_callback(|| Err(std::io::Error::other("flush")));
+/// let error = stack.close().unwrap_err();
+/// let owned: Vec<exitstack::BoxError> = error.into_iter().collect();
+/// let io: Box<std::io::Error> = owned.into_iter().next().unwrap().downcast().unwrap();
+/// assert_eq!(io.to_string(), "flush");
+/// ```
 impl IntoIterator for CleanupError {
     type Item = BoxError;
     type IntoIter = alloc::vec::IntoIter<BoxError>;

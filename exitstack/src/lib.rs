@@ -219,7 +219,7 @@ mod value_guard;
 #[cfg(feature = "std")]
 pub use async_stack::{AsyncExitContext, AsyncExitStack, AsyncStack, SendAsyncExitStack};
 #[cfg(feature = "alloc")]
-pub use error::{BoxError, CancelError, CleanupError, Iter};
+pub use error::{BoxError, CancelError, CleanupError, Errors, ScopeError};
 pub use fallible::Fallible;
 pub use guard::{Defer, Guard, Scope};
 pub use outcome::{Outcome, When};

@@ -4,7 +4,7 @@
 use core::marker::PhantomData;
 
 use crate::Outcome;
-use crate::error::{BoxError, CancelError, CleanupError};
+use crate::error::{BoxError, CancelError, CleanupError, ScopeError};
 use crate::raw::{EntryKey, RawStack, Run};
 use crate::threading::{EntryFor, Local, Sendable, Threading};
 
@@ -549,10 +549,13 @@ impl<M: Threading> Stack<'_, M> {
     ///
     /// # Errors
     ///
-    /// The body's error is primary: it is returned as is, and cleanup
-    /// errors never replace it (they are dropped). When the body
-    /// succeeded, cleanup errors never vanish: they are returned,
-    /// converted with `E: From<CleanupError>`.
+    /// A [`ScopeError`], for a body error of any type: the body's error
+    /// is primary — [`ScopeError::Body`] holds it as it was returned,
+    /// with the errors of the cleanups that failed after it beside it
+    /// (never replacing it). When the body succeeded, cleanup errors
+    /// never vanish: they are [`ScopeError::Cleanup`], instead of the
+    /// value. `?` turns it into `io::Error`, `Box<dyn Error>` or
+    /// `anyhow::Error` (see [`ScopeError`]).
     ///
     /// # Panics
     ///
@@ -560,19 +563,26 @@ impl<M: Threading> Stack<'_, M> {
     /// with the first payload.
     ///
     /// ```
-    /// use exitstack::Outcome;
+    /// use exitstack::{ExitStack, Outcome, ScopeError};
+    ///
     /// let log = std::sync::Mutex::new(Vec::new());
-    #[doc = concat!("let result: Result<u32, Box<dyn std::error::Error>> = exitstack::", "ExitStack", "::scope(|stack| {")]
+    /// let result = ExitStack::scope(|stack| {
     ///     stack.push(|outcome| log.lock().unwrap().push(outcome));
-    ///     Ok("42".parse::<u32>()?)
+    ///     "42".parse::<u32>()
     /// });
     /// assert_eq!(result.unwrap(), 42);
-    /// assert_eq!(*log.lock().unwrap(), [Outcome::Success]);
+    ///
+    /// // A body error of any type; the cleanups saw it as `Outcome::Error`.
+    /// let result: Result<(), ScopeError<String>> = ExitStack::scope(|stack| {
+    ///     stack.push(|outcome| log.lock().unwrap().push(outcome));
+    ///     Err("no such user".to_string())
+    /// });
+    /// assert_eq!(result.unwrap_err().body().unwrap(), "no such user");
+    /// assert_eq!(*log.lock().unwrap(), [Outcome::Success, Outcome::Error]);
     /// ```
-    pub fn scope<T, E, F>(body: F) -> Result<T, E>
+    pub fn scope<T, E, F>(body: F) -> Result<T, ScopeError<E>>
     where
         F: FnOnce(&mut Self) -> Result<T, E>,
-        E: From<CleanupError>,
     {
         // If `body` panics, `stack` is dropped while unwinding: its
         // entries see `Outcome::Panic` and their panics are discarded.
@@ -580,7 +590,7 @@ impl<M: Threading> Stack<'_, M> {
         let result = body(&mut stack);
         let outcome = crate::ending::outcome(false, result.is_err());
         let cleanup = stack.close_with(outcome).err();
-        crate::ending::body_error_first(result, cleanup, E::from)
+        crate::ending::body_error_first(result, cleanup)
     }
 }
 
