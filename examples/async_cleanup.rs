@@ -174,7 +174,7 @@ async fn handle_connection(
     // argument of `scope`, rustc (1.95) cannot prove the future `Send` for
     // `tokio::spawn` ("implementation of `AsyncFnOnce` is not general
     // enough", rust-lang/rust#126350).
-    let body = async move |stack: &mut SendAsyncExitStack<'_>| {
+    let body = async move |stack: &mut SendAsyncExitStack<'_>| -> Result<(), BoxError> {
         // 1. The socket: farewell, flush and shutdown at exit (runs last).
         let connection = Connection {
             id,
@@ -227,7 +227,7 @@ async fn handle_connection(
         }
         Err("the client hung up mid-session".into())
     };
-    SendAsyncExitStack::scope(body).await
+    Ok(SendAsyncExitStack::scope(body).await?)
 }
 
 /// Stops accepting when the listener is dropped: an RAII value held by the
@@ -364,7 +364,7 @@ async fn run() {
     // the body ends — even if an assertion below panics, the server is
     // stopped and awaited before the panic goes on.
     let accepted = Cell::new(None);
-    let result: Result<(), BoxError> = AsyncExitStack::scope(async |stack| {
+    let result = AsyncExitStack::scope(async |stack| -> Result<(), BoxError> {
         let accepted = &accepted;
         stack.push_async_callback(async move || {
             println!("[main] cleanup: stopping the server");

@@ -59,8 +59,10 @@ fn create_all(dir: &Path, names: &[&str]) -> io::Result<Outputs> {
     // `scope` sees the `Err` of `create_each` and hands `Outcome::Error` to
     // the cleanups (a stack that is just dropped would report `Success`).
     // On success, `pop_all` moves the cleanups out to the caller, and the
-    // scope has nothing left to run.
-    ExitStack::scope(|stack| {
+    // scope has nothing left to run. The scope's error is the body's
+    // `io::Error`, with any lock that failed to release beside it: `?`
+    // keeps its kind (see `exitstack::ScopeError`).
+    let outputs = ExitStack::scope(|stack| {
         let mut removals = Vec::new();
         let files = create_each(stack, dir, names, &mut removals).inspect_err(|error| {
             println!("  failed: {error}; undoing what was done:");
@@ -75,7 +77,8 @@ fn create_all(dir: &Path, names: &[&str]) -> io::Result<Outputs> {
             files,
             release: stack.pop_all(),
         })
-    })
+    })?;
+    Ok(outputs)
 }
 
 /// The acquisitions, each followed at once by the registration of its undo;

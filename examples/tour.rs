@@ -23,13 +23,14 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::convert::Infallible;
-use std::error::Error;
 use std::io;
 use std::num::ParseIntError;
 use std::panic::{self, UnwindSafe};
 use std::thread;
 
-use exitstack::{ExitContext, ExitStack, Guard, Outcome, Scope, SendExitStack, When, cleanup};
+use exitstack::{
+    ExitContext, ExitStack, Guard, Outcome, Scope, ScopeError, SendExitStack, When, cleanup,
+};
 
 fn main() {
     section(1, "cleanups run in reverse order of registration (LIFO)");
@@ -222,12 +223,12 @@ impl ExitContext for Transaction {
     }
 }
 
-fn transfer(amount: u32, balance: u32) -> Result<u32, Box<dyn Error>> {
+fn transfer(amount: u32, balance: u32) -> Result<u32, ScopeError<String>> {
     ExitStack::scope(|stack| {
         let tx = stack.enter_exit_context(Transaction { writes: Vec::new() });
         tx.write("debit alice");
         let Some(left) = balance.checked_sub(amount) else {
-            return Err(format!("insufficient funds: {amount} > {balance}").into());
+            return Err(format!("insufficient funds: {amount} > {balance}"));
         };
         tx.write("credit bob");
         Ok(left)

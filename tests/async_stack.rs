@@ -243,7 +243,7 @@ impl AsyncExitContext for Session {
 fn async_context_enters_and_exits_with_the_outcome() {
     let log = log();
     runtime().block_on(async {
-        let result: Result<(), Box<dyn std::error::Error + Send + Sync>> =
+        let result: Result<(), exitstack::ScopeError<Box<dyn std::error::Error + Send + Sync>>> =
             AsyncExitStack::scope(async |stack| {
                 let session = stack
                     .enter_async_context(Session {
@@ -255,7 +255,10 @@ fn async_context_enters_and_exits_with_the_outcome() {
                 Err("work failed".into())
             })
             .await;
-        assert_eq!(result.unwrap_err().to_string(), "work failed");
+        assert_eq!(
+            result.unwrap_err().body().unwrap().to_string(),
+            "work failed"
+        );
     });
     assert_eq!(taken(&log), ["enter", "work", "exit (error)"]);
 }
@@ -286,16 +289,17 @@ fn scope_awaits_the_cleanups_when_the_body_panics_then_resumes() {
     // (rust-lang/rust#126350); `block_on` passes the panic on.
     let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
-            let _: Result<(), CleanupError> = SendAsyncExitStack::scope(async |stack| {
-                let l = Arc::clone(&log);
-                stack.push_async_exit(async move |outcome| {
-                    tokio::task::yield_now().await;
-                    push(&l, format!("awaited despite the panic ({outcome})"));
-                });
-                stack.push_async_callback(async || panic!("a cleanup panic, discarded"));
-                panic!("body panic");
-            })
-            .await;
+            let _: Result<(), exitstack::ScopeError<String>> =
+                SendAsyncExitStack::scope(async |stack| {
+                    let l = Arc::clone(&log);
+                    stack.push_async_exit(async move |outcome| {
+                        tokio::task::yield_now().await;
+                        push(&l, format!("awaited despite the panic ({outcome})"));
+                    });
+                    stack.push_async_callback(async || panic!("a cleanup panic, discarded"));
+                    panic!("body panic");
+                })
+                .await;
         });
     }))
     .unwrap_err();

@@ -897,18 +897,28 @@ impl fmt::Display for Failed {
 
 impl Error for Failed {}
 
-/// What `ExitStack::scope` returned.
+/// What `ExitStack::scope` returned, its `exitstack::ScopeError` as ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum ScopeError {
-    /// The body's own error (the body of step `n`).
-    Body(usize),
-    /// The cleanup errors, as entry ids in execution order.
+    /// The body's own error (the body of step `n`), with the cleanup errors
+    /// beside it (entry ids in execution order; empty if none failed).
+    Body(usize, Vec<usize>),
+    /// The cleanup errors of a body that succeeded.
     Cleanup(Vec<usize>),
 }
 
-impl From<CleanupError> for ScopeError {
-    fn from(error: CleanupError) -> Self {
-        ScopeError::Cleanup(error_ids(&error))
+/// The body's error in `exitstack::ScopeError::Body`: the body of step `n`.
+#[derive(Debug)]
+struct BodyFailed(usize);
+
+impl From<exitstack::ScopeError<BodyFailed>> for ScopeError {
+    fn from(error: exitstack::ScopeError<BodyFailed>) -> Self {
+        match error {
+            exitstack::ScopeError::Body { error, cleanup } => {
+                ScopeError::Body(error.0, cleanup.as_ref().map(error_ids).unwrap_or_default())
+            }
+            exitstack::ScopeError::Cleanup(cleanup) => ScopeError::Cleanup(error_ids(&cleanup)),
+        }
     }
 }
 
@@ -1460,10 +1470,10 @@ fn caught(f: impl FnOnce() -> Obs) -> Obs {
         .unwrap_or_else(|payload| Obs::Panicked(boom_of(payload)))
 }
 
-fn scope_body(body: Body, step: usize) -> Result<(), ScopeError> {
+fn scope_body(body: Body, step: usize) -> Result<(), BodyFailed> {
     match body {
         Body::ReturnsOk => Ok(()),
-        Body::ReturnsErr => Err(ScopeError::Body(step)),
+        Body::ReturnsErr => Err(BodyFailed(step)),
         Body::Panics => boom(Boom::Body(step)),
     }
 }
@@ -1472,7 +1482,7 @@ fn scope_body(body: Body, step: usize) -> Result<(), ScopeError> {
 /// `scope`, driven by `block_on`): they are swapped into the scope's fresh
 /// stack (a move of the whole stack value).
 fn scope_over(holder: Holder, body: Body, step: usize) -> Result<(), ScopeError> {
-    match holder {
+    let result = match holder {
         Holder::Send(mut taken) => SendExitStack::scope(|s| {
             std::mem::swap(s, &mut taken);
             scope_body(body, step)
@@ -1497,7 +1507,8 @@ fn scope_over(holder: Holder, body: Body, step: usize) -> Result<(), ScopeError>
                 scope_body(body, step)
             },
         )),
-    }
+    };
+    result.map_err(ScopeError::from)
 }
 
 /// Runs the steps on real stacks and returns what they logged.
@@ -2396,7 +2407,7 @@ impl Model {
                 };
                 match (body, closed) {
                     (_, Err(payload)) => Obs::Panicked(payload),
-                    (Body::ReturnsErr, Ok(_)) => Obs::Scope(Err(ScopeError::Body(n))),
+                    (Body::ReturnsErr, Ok(errors)) => Obs::Scope(Err(ScopeError::Body(n, errors))),
                     (_, Ok(errors)) if errors.is_empty() => Obs::Scope(Ok(())),
                     (_, Ok(errors)) => Obs::Scope(Err(ScopeError::Cleanup(errors))),
                 }

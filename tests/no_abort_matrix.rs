@@ -115,9 +115,9 @@ fn stack_drop_while_unwinding(p: Panics) -> Result<(), String> {
 }
 
 fn stack_scope(p: Panics, body: Body) -> Result<(), String> {
-    let result: Result<(), Box<dyn std::error::Error>> = ExitStack::scope(|stack| {
+    let result = ExitStack::scope(|stack| {
         register_on(stack, p);
-        Ok(body.end()?)
+        body.end()
     });
     result.map_err(|e| e.to_string())
 }
@@ -224,11 +224,10 @@ fn async_stack_drop(p: Panics) -> Result<(), String> {
 }
 
 fn async_stack_scope(p: Panics, body: Body) -> Result<(), String> {
-    let result: Result<(), Box<dyn std::error::Error>> =
-        block_on(AsyncExitStack::scope(async |stack| {
-            register_async_on(stack, p);
-            Ok(body.end()?)
-        }));
+    let result = block_on(AsyncExitStack::scope(async |stack| {
+        register_async_on(stack, p);
+        body.end()
+    }));
     result.map_err(|e| e.to_string())
 }
 

@@ -20,8 +20,8 @@ use common::harness::{
 };
 use common::{panic_message, quiet_panics};
 use exitstack::{
-    AsyncExitStack, CancelError, CleanupError, ExitContext, ExitStack, Outcome, SendAsyncExitStack,
-    SendExitStack,
+    AsyncExitStack, CancelError, CleanupError, ExitContext, ExitStack, Outcome, ScopeError,
+    SendAsyncExitStack, SendExitStack,
 };
 
 on_every_stack! {
@@ -43,7 +43,8 @@ on_every_stack! {
     policy5_stack_is_reusable_after_close_and_after_pop_all,
     enter_context_reference_stays_usable_while_more_is_registered,
     scope_ok_is_success_and_err_is_error,
-    policy4_scope_body_error_is_primary_over_cleanup_errors,
+    policy4_scope_body_error_is_primary_and_cleanup_errors_are_kept_beside,
+    scope_error_converts_with_question_mark_keeping_both,
     policy4_scope_cleanup_errors_do_not_vanish_when_body_succeeds,
     scope_body_panic_is_outcome_panic_and_keeps_unwinding,
     close_with_marks_the_outcome_by_hand,
@@ -547,42 +548,86 @@ fn enter_context_reference_stays_usable_while_more_is_registered<S: AnyStack>() 
 
 fn scope_ok_is_success_and_err_is_error<S: AnyStack>() {
     let seen = Log::new();
-    let ok: Result<u8, CleanupError> = S::scope(|stack| {
+    let ok = S::scope(|stack| {
         stack.push(|outcome| seen.push(outcome));
-        Ok(7)
+        Ok::<u8, String>(7)
     });
     assert_eq!(ok.unwrap(), 7);
-    let err: Result<u8, Box<dyn Error>> = S::scope(|stack| {
+    let err = S::scope(|stack| {
         stack.push(|outcome| seen.push(outcome));
-        Err("body failed".into())
+        Err::<u8, _>("body failed")
     });
-    assert_eq!(err.unwrap_err().to_string(), "body failed");
+    let err = err.unwrap_err();
+    assert_eq!(err.to_string(), "body failed");
+    assert!(matches!(
+        err,
+        ScopeError::Body {
+            error: "body failed",
+            cleanup: None
+        }
+    ));
     assert_eq!(seen.entries(), [Outcome::Success, Outcome::Error]);
 }
 
-fn policy4_scope_body_error_is_primary_over_cleanup_errors<S: AnyStack>() {
-    let result: Result<(), Box<dyn Error>> = S::scope(|stack| {
-        stack.try_callback(|| Err("cleanup failed"));
-        Err("body failed".into())
+/// The body's error comes back as it was returned — a type that knows
+/// nothing of this crate — with the cleanup errors beside it, in the order
+/// the cleanups ran.
+fn policy4_scope_body_error_is_primary_and_cleanup_errors_are_kept_beside<S: AnyStack>() {
+    #[derive(Debug, PartialEq)]
+    enum Mine {
+        BodyFailed,
+    }
+    let result: Result<(), ScopeError<Mine>> = S::scope(|stack| {
+        stack.try_callback(|| Err("registered first"));
+        stack.try_callback(|| Err("registered last"));
+        Err(Mine::BodyFailed)
     });
-    assert_eq!(result.unwrap_err().to_string(), "body failed");
+    let (body, cleanup) = result.unwrap_err().into_parts();
+    assert_eq!(body, Some(Mine::BodyFailed));
+    let cleanup: Vec<String> = cleanup.unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(cleanup, ["registered last", "registered first"]);
 }
 
 fn policy4_scope_cleanup_errors_do_not_vanish_when_body_succeeds<S: AnyStack>() {
-    let result: Result<u8, Box<dyn Error>> = S::scope(|stack| {
+    let result = S::scope(|stack| {
         stack.try_callback(|| Err("cleanup failed"));
-        Ok(1)
+        Ok::<u8, String>(1)
     });
     let error = result.unwrap_err();
-    let cleanup = error.downcast_ref::<CleanupError>().unwrap();
-    assert_eq!(cleanup.first().to_string(), "cleanup failed");
+    assert!(error.body().is_none());
+    assert_eq!(
+        error.cleanup().unwrap().first().to_string(),
+        "cleanup failed"
+    );
+    assert_eq!(error.to_string(), "cleanup failed: cleanup failed");
+}
+
+/// `?` into `Box<dyn Error>`: the report starts with the body's message, and
+/// the cleanup errors are its source.
+fn scope_error_converts_with_question_mark_keeping_both<S: AnyStack>() {
+    fn run<S: AnyStack>() -> Result<(), Box<dyn Error>> {
+        S::scope(|stack| {
+            stack.try_callback(|| Err("unlock failed"));
+            Err::<(), _>(String::from("disk full"))
+        })?;
+        Ok(())
+    }
+    let error = run::<S>().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "disk full (and cleanup failed: unlock failed)"
+    );
+    let scope = error.downcast_ref::<ScopeError<String>>().unwrap();
+    assert_eq!(scope.body().unwrap(), "disk full");
+    let source = error.source().unwrap();
+    assert!(source.downcast_ref::<CleanupError>().is_some());
 }
 
 fn scope_body_panic_is_outcome_panic_and_keeps_unwinding<S: AnyStack>() {
     quiet_panics();
     let seen = SyncCell::new(None);
     let message = panic_message(|| {
-        let _: Result<(), CleanupError> = S::scope(|stack| {
+        let _: Result<(), ScopeError<String>> = S::scope(|stack| {
             stack.push(|outcome| seen.set(Some(outcome)));
             stack.callback(|| panic!("cleanup panic, swallowed"));
             panic!("body panic");
@@ -666,11 +711,11 @@ fn scope_body_can_pop_all_on_success_and_on_error_entries_see_the_err<S: AnyStac
     fn open_all<'a, S: AnyStack>(
         names: &[&'static str],
         log: &'a Log<String>,
-    ) -> Result<S::Stack<'a>, Box<dyn Error>> {
+    ) -> Result<S::Stack<'a>, ScopeError<&'static str>> {
         S::scope(|stack| {
             for &name in names {
                 if name.is_empty() {
-                    return Err("empty name".into());
+                    return Err("empty name");
                 }
                 stack.push(move |outcome| log.push(format!("{name}: {outcome}")));
             }
@@ -698,16 +743,44 @@ fn a_refused_key_stays_usable_on_the_right_stack<S: AnyStack>() {
 }
 
 fn scope_body_may_return_io_result<S: AnyStack>() {
-    let result: std::io::Result<u8> = S::scope(|stack| {
-        stack.try_callback(|| Err("unlock failed"));
-        Ok(1)
-    });
-    let error = result.unwrap_err();
+    use std::io;
+    fn run<S: AnyStack>(body: io::Result<u8>) -> io::Result<u8> {
+        Ok(S::scope(|stack| {
+            stack.try_callback(|| Err("unlock failed"));
+            body
+        })?)
+    }
+    // Only the cleanup failed: an `Other` error holding the `CleanupError`.
+    let error = run::<S>(Ok(1)).unwrap_err();
     let cleanup = error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<CleanupError>())
         .unwrap();
     assert_eq!(cleanup.first().to_string(), "unlock failed");
+    // Both failed: the body's kind, with both inside.
+    let error = run::<S>(Err(io::ErrorKind::NotFound.into())).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::NotFound);
+    let scope = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ScopeError<io::Error>>())
+        .unwrap();
+    assert_eq!(scope.body().unwrap().kind(), io::ErrorKind::NotFound);
+    assert_eq!(scope.cleanup().unwrap().len(), 1);
+    // A body error alone comes back as it was: no wrapping.
+    fn body_only<S: AnyStack>() -> io::Result<u8> {
+        Ok(S::scope(|_| {
+            Err(io::Error::new(io::ErrorKind::NotFound, "no config"))
+        })?)
+    }
+    let error = body_only::<S>().unwrap_err();
+    assert!(
+        error
+            .get_ref()
+            .unwrap()
+            .downcast_ref::<ScopeError<io::Error>>()
+            .is_none()
+    );
+    assert_eq!(error.to_string(), "no config");
 }
 
 // About one type each: moving a `Send` stack to another thread, and the

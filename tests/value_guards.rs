@@ -697,7 +697,7 @@ fn enter_context_keeps_the_guard_and_its_deref() {
 #[test]
 fn which_outcome_a_value_guard_in_a_stack_sees() {
     let log = RefCell::new(Vec::new());
-    let result: Result<(), Box<dyn std::error::Error>> = ExitStack::scope(|stack| {
+    let result = ExitStack::scope(|stack| {
         let _ = stack.enter_context(guard_with_outcome("dropped", |name, o| {
             log.borrow_mut().push((name, o));
         }));
@@ -707,7 +707,7 @@ fn which_outcome_a_value_guard_in_a_stack_sees() {
         let _ = stack.enter_exit_context(guard_on_success("not on error", |name| {
             log.borrow_mut().push((name, Outcome::Success));
         }));
-        Err("failed".into())
+        Err::<(), _>("failed")
     });
     assert!(result.is_err());
     assert_eq!(
@@ -721,7 +721,7 @@ fn a_panic_in_the_stack_scope_reaches_both_entries() {
     quiet_panics();
     let log = RefCell::new(Vec::new());
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        let _: Result<(), Box<dyn std::error::Error>> = ExitStack::scope(|stack| {
+        let _: Result<(), exitstack::ScopeError<String>> = ExitStack::scope(|stack| {
             let _ = stack.enter_context(guard_on_unwind("dropped", |n| log.borrow_mut().push(n)));
             let _ =
                 stack.enter_exit_context(guard_on_unwind("exited", |n| log.borrow_mut().push(n)));

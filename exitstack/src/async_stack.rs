@@ -49,12 +49,12 @@ use crate::{ExitContext, Stack};
 ///
 /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
 /// let log = Mutex::new(Vec::new());
-/// let result: Result<(), Box<dyn std::error::Error + Send + Sync>> = block_on(
-///     AsyncExitStack::scope(async |stack| {
+/// let result = block_on(AsyncExitStack::scope(
+///     async |stack| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 ///         stack.enter_async_context(Transaction { log: &log }).await?;
 ///         Err("the transfer failed".into())
-///     }),
-/// );
+///     },
+/// ));
 /// assert!(result.is_err());
 /// assert_eq!(*log.lock().unwrap(), ["BEGIN", "ROLLBACK"]);
 /// ```

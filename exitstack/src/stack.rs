@@ -107,10 +107,10 @@ impl<C: ExitContext> Run for Exit<C> {
 /// }
 ///
 /// let log = RefCell::new(Vec::new());
-/// let result: Result<(), Box<dyn std::error::Error>> = ExitStack::scope(|stack| {
+/// let result = ExitStack::scope(|stack| {
 ///     let tx = stack.enter_exit_context(Transaction { log: &log, writes: vec![] });
 ///     tx.writes.push("debit");
-///     Err("credit failed".into())
+///     Err::<(), _>("credit failed")
 /// });
 /// assert_eq!(result.unwrap_err().to_string(), "credit failed");
 /// assert_eq!(*log.borrow(), [r#"roll back ["debit"]"#]);

@@ -491,13 +491,13 @@ unsafe impl<T: Sync, F, S: Strategy<T, F> + Sync> Sync for ScopeGuard<T, F, S> {
 /// use exitstack::{ExitStack, Outcome};
 ///
 /// let mut seen = Vec::new();
-/// let result: Result<(), Box<dyn std::error::Error>> = ExitStack::scope(|stack| {
+/// let result = ExitStack::scope(|stack| {
 ///     let names = stack.enter_exit_context(exitstack::guard_with_outcome(
 ///         Vec::new(),
 ///         |names, outcome| seen.push((names, outcome)),
 ///     ));
 ///     names.push("a.txt");
-///     Err("disk full".into())
+///     Err::<(), _>("disk full")
 /// });
 /// assert!(result.is_err());
 /// assert_eq!(seen, [(vec!["a.txt"], Outcome::Error)]);

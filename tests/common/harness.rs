@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Waker};
 
 use exitstack::{
     AsyncExitStack, BoxError, CancelError, CleanupError, EntryKey, ExitContext, ExitStack, Outcome,
-    SendAsyncExitStack, SendExitStack,
+    ScopeError, SendAsyncExitStack, SendExitStack,
 };
 
 /// A stack type under test: how to make one and how to run a scope. Its
@@ -41,9 +41,9 @@ pub trait AnyStack: 'static {
 
     /// `scope`: for the asynchronous stacks, the async `scope`, whose body
     /// is an async closure calling `body`.
-    fn scope<'a, T, E: From<CleanupError>>(
+    fn scope<'a, T, E>(
         body: impl FnOnce(&mut Self::Stack<'a>) -> Result<T, E>,
-    ) -> Result<T, E>;
+    ) -> Result<T, ScopeError<E>>;
 }
 
 /// What the behaviour tests do with a stack: the synchronous API every
@@ -144,9 +144,9 @@ macro_rules! sync_stack {
                 $Stack::new()
             }
 
-            fn scope<'a, T, E: From<CleanupError>>(
+            fn scope<'a, T, E>(
                 body: impl FnOnce(&mut $Stack<'a>) -> Result<T, E>,
-            ) -> Result<T, E> {
+            ) -> Result<T, ScopeError<E>> {
                 $Stack::scope(body)
             }
         }
@@ -174,9 +174,9 @@ macro_rules! async_stack {
                 $Stack::new()
             }
 
-            fn scope<'a, T, E: From<CleanupError>>(
+            fn scope<'a, T, E>(
                 body: impl FnOnce(&mut $Stack<'a>) -> Result<T, E>,
-            ) -> Result<T, E> {
+            ) -> Result<T, ScopeError<E>> {
                 block_on($Stack::scope(async move |stack| body(stack)))
             }
         }

@@ -13,12 +13,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
-use std::error::Error;
 use std::process::Command;
 
 use exitstack::{
-    CancelError, CleanupError, Defer, ExitContext, ExitStack, Guard, Outcome, SendExitStack, When,
-    cleanup, defer,
+    CancelError, Defer, ExitContext, ExitStack, Guard, Outcome, SendExitStack, When, cleanup, defer,
 };
 
 type Log = RefCell<Vec<String>>;
@@ -98,20 +96,25 @@ fn errors_are_collected_in_execution_order() {
 
 fn scope_body_error_is_primary_and_cleanup_errors_do_not_vanish() {
     let seen = RefCell::new(Vec::new());
-    let failed: Result<(), Box<dyn Error>> = ExitStack::scope(|stack| {
+    let failed = ExitStack::scope(|stack| {
         stack.push(|outcome| seen.borrow_mut().push(outcome));
         stack.try_callback(|| Err("cleanup failed"));
-        Err("body failed".into())
+        Err::<(), _>("body failed")
     });
-    assert_eq!(failed.unwrap_err().to_string(), "body failed");
-    let succeeded: Result<(), Box<dyn Error>> = ExitStack::scope(|stack| {
+    let (body, cleanup) = failed.unwrap_err().into_parts();
+    assert_eq!(body, Some("body failed"));
+    assert_eq!(cleanup.unwrap().first().to_string(), "cleanup failed");
+    let succeeded = ExitStack::scope(|stack| {
         stack.push(|outcome| seen.borrow_mut().push(outcome));
         stack.try_callback(|| Err("cleanup failed"));
-        Ok(())
+        Ok::<(), String>(())
     });
     let error = succeeded.unwrap_err();
-    let cleanup = error.downcast_ref::<CleanupError>().unwrap();
-    assert_eq!(cleanup.first().to_string(), "cleanup failed");
+    assert!(error.body().is_none());
+    assert_eq!(
+        error.cleanup().unwrap().first().to_string(),
+        "cleanup failed"
+    );
     // The second push runs after a failed cleanup: it sees `Error` too
     // (policy 8).
     assert_eq!(*seen.borrow(), [Outcome::Error, Outcome::Error]);
