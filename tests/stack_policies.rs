@@ -744,6 +744,11 @@ fn a_refused_key_stays_usable_on_the_right_stack<S: AnyStack>() {
 
 fn scope_body_may_return_io_result<S: AnyStack>() {
     use std::io;
+    fn body_only<S: AnyStack>() -> io::Result<u8> {
+        Ok(S::scope(|_| {
+            Err(io::Error::new(io::ErrorKind::NotFound, "no config"))
+        })?)
+    }
     fn run<S: AnyStack>(body: io::Result<u8>) -> io::Result<u8> {
         Ok(S::scope(|stack| {
             stack.try_callback(|| Err("unlock failed"));
@@ -767,11 +772,6 @@ fn scope_body_may_return_io_result<S: AnyStack>() {
     assert_eq!(scope.body().unwrap().kind(), io::ErrorKind::NotFound);
     assert_eq!(scope.cleanup().unwrap().len(), 1);
     // A body error alone comes back as it was: no wrapping.
-    fn body_only<S: AnyStack>() -> io::Result<u8> {
-        Ok(S::scope(|_| {
-            Err(io::Error::new(io::ErrorKind::NotFound, "no config"))
-        })?)
-    }
     let error = body_only::<S>().unwrap_err();
     assert!(
         error
