@@ -258,7 +258,7 @@ async fn serve(
     // `JoinError`) becomes an error of `aclose`.
     let tasks = Arc::new(Tasks::default());
     let (joined, finished) = (Arc::clone(&tasks), Arc::clone(&state));
-    stack.try_async_callback(async move || {
+    stack.try_push_async_callback(async move || {
         let mut tasks = std::mem::take(&mut *joined.lock().unwrap());
         println!(
             "[server] cleanup: awaiting {} connection task(s)",

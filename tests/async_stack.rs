@@ -198,10 +198,10 @@ impl std::error::Error for Failed {}
 fn errors_are_collected_in_execution_order_as_close_collects_them() {
     runtime().block_on(async {
         let mut stack = AsyncExitStack::new();
-        stack.try_async_callback(async || Err(Failed("registered first")));
+        stack.try_push_async_callback(async || Err(Failed("registered first")));
         stack.try_callback(|| Err(Failed("sync, in the middle")));
-        stack.try_async_callback(async || Ok::<(), Failed>(()));
-        stack.try_async_callback(async || {
+        stack.try_push_async_callback(async || Ok::<(), Failed>(()));
+        stack.try_push_async_callback(async || {
             tokio::task::yield_now().await;
             Err(Failed("registered last"))
         });

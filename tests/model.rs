@@ -23,7 +23,7 @@
 //! or `Guard`, `enter_exit_context` (failing or not), or a callback that
 //! makes a fresh stack of its own — each may panic with its own payload; on
 //! the asynchronous stacks also `push_async_callback`, `push_async_exit`,
-//! `try_async_callback` and `enter_async_context` (entered or not), whose
+//! `try_push_async_callback` and `enter_async_context` (entered or not), whose
 //! futures return `Pending` a given number of times, then may fail or
 //! panic; register many at once (past the inline slots, with boxed
 //! payloads); `cancel` a key chosen among all keys so far (pending, already
@@ -121,7 +121,7 @@ enum Entry {
     AsyncCallback { pendings: u8, panics: bool },
     /// `push_async_exit`: logs `Ran(n, Some(outcome))`, like the above.
     AsyncExit { pendings: u8, panics: bool },
-    /// `try_async_callback`: logs `Ran(n, None)`, and may fail at the end.
+    /// `try_push_async_callback`: logs `Ran(n, None)`, and may fail at the end.
     TryAsync {
         pendings: u8,
         fails: bool,
@@ -703,7 +703,7 @@ fn registration(entry: Entry, id: usize) -> String {
             fails,
             panics,
         } => format!(
-            "try_async_callback(#{id}{}{}{})",
+            "try_push_async_callback(#{id}{}{}{})",
             pending(pendings),
             flag(fails, " fails"),
             flag(panics, " panics")
@@ -1355,7 +1355,7 @@ macro_rules! register_async {
                 panics,
             } => {
                 let token = Token(id);
-                Some(s.try_async_callback(move || async move {
+                Some(s.try_push_async_callback(move || async move {
                     let _token = token;
                     log(Event::Ran(id, None));
                     Pend(pendings).await;

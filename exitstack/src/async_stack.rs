@@ -120,7 +120,7 @@ impl<F: FnOnce(Outcome) -> Fut, Fut: Future<Output = ()>> Run for AsyncExit<F> {
     }
 }
 
-/// `try_async_callback`: a fallible asynchronous cleanup.
+/// `try_push_async_callback`: a fallible asynchronous cleanup.
 struct TryAsyncCallback<F>(F);
 
 impl<F, Fut, E> Run for TryAsyncCallback<F>
@@ -511,11 +511,11 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     /// ```
     /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
     #[doc = concat!("let mut stack = exitstack::", "AsyncExitStack", "::new();")]
-    /// stack.try_async_callback(async || Err("the socket was already closed"));
+    /// stack.try_push_async_callback(async || Err("the socket was already closed"));
     /// let error = block_on(stack.aclose()).unwrap_err();
     /// assert_eq!(error.first().to_string(), "the socket was already closed");
     /// ```
-    pub fn try_async_callback<F, Fut, E>(&self, f: F) -> EntryKey
+    pub fn try_push_async_callback<F, Fut, E>(&self, f: F) -> EntryKey
     where
         F: FnOnce() -> Fut + EntryFor<M> + 'a,
         Fut: Future<Output = Result<(), E>> + EntryFor<M> + 'a,

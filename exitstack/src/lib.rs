@@ -58,39 +58,90 @@
 //!
 //! # What is in the crate
 //!
-//! * [`ExitStack`]: a dynamic LIFO stack of cleanups — callbacks, exit
-//!   callbacks that see the [`Outcome`], fallible callbacks whose errors are
-//!   collected into a [`CleanupError`], RAII values ([`enter_context`]) and
-//!   outcome-aware [`ExitContext`]s (commit on success, roll back otherwise).
-//!   Transfer with [`pop_all`](ExitStack::pop_all), cancel one entry with
-//!   its [`EntryKey`], run a closure with a fresh stack with
-//!   [`ExitStack::scope`]. [`SendExitStack`] is the same for `Send` entries,
-//!   and is itself `Send`. Both are one generic type, [`Stack`], with a
-//!   [`Threading`] marker ([`Local`] or [`Sendable`]): its page documents
-//!   every method once; generic code bounds entries with [`EntryFor`].
-//! * [`AsyncExitStack`]: Python's `AsyncExitStack` — the same, plus cleanups
-//!   that are awaited ([`push_async_callback`], [`push_async_exit`],
-//!   [`AsyncExitContext`]s), in one LIFO order with the synchronous ones,
-//!   closed with [`aclose().await`](AsyncExitStack::aclose). Runtime-agnostic.
-//!   Cancelling `aclose` part-way leaves the rest registered; a stack dropped
-//!   without `aclose` runs its synchronous entries and drops the asynchronous
-//!   ones unrun (a destructor cannot await). [`SendAsyncExitStack`] is the
-//!   `Send` one, for multi-threaded runtimes; both are [`AsyncStack`].
-//! * [`Defer`] and [`Guard`]: one cleanup each, held in a local — no
-//!   allocation, no dynamic dispatch. A `Guard` runs on the outcomes its
-//!   [`When`] names; with a [`Scope`] it also sees `Err` returns.
-//! * [`guard`], [`guard_on_success`], [`guard_on_unwind`] and
-//!   [`ScopeGuard`]: scopeguard's value guards, under its names — a guard
-//!   that owns a value, derefs to it, and hands it to the cleanup at the end
-//!   ([`ScopeGuard::into_inner`] defuses it) — plus on-error / on-failure
-//!   variants ([`guard_on_error`], [`guard_on_failure`], with a [`Scope`])
-//!   and one whose cleanup also gets the [`Outcome`]
-//!   ([`guard_with_outcome`]). `defer!(v => ..)` is the macro form: a
-//!   cleanup declared up front that sees the final value of `v`.
-//! * With the default `macros` feature: `defer!`, the decorator form
-//!   `#[cleanup] fn name() { .. }`, and `#[exitstack::scope]`, which lets
-//!   on-error cleanups see a function's `Err` returns — in an `async fn`, also
-//!   async cleanups (`defer!(async { .. })`), awaited on every return path.
+//! Three jobs, one name for each thing:
+//!
+//! | job | types | made with |
+//! |---|---|---|
+//! | a dynamic stack of cleanups | [`ExitStack`], [`SendExitStack`] (one type: [`Stack`]) | `ExitStack::new()`, [`ExitStack::scope`] |
+//! | the same, with awaited cleanups | [`AsyncExitStack`], [`SendAsyncExitStack`] (one type: [`AsyncStack`]) | `AsyncExitStack::new()`, [`AsyncExitStack::scope`] |
+//! | one cleanup in a local, no allocation | [`Defer`], [`Guard`], [`ScopeGuard`] (holds a value) | [`defer!`], [`Guard::new`], [`guard`] and friends |
+//!
+//! and the words they share: [`Outcome`] (how a scope ended: `Success`,
+//! `Error`, `Panic`), [`When`] (which outcomes a conditional cleanup runs
+//! on), [`ErrorWatch`] (a record of whether a function body returned an
+//! `Err`, which `Guard::watching` and the on-error value guards read; the
+//! `#[exitstack::scope]` attribute makes one for you), [`EntryKey`] (cancels
+//! one entry), [`CleanupError`] (every error of one close, iterated by
+//! reference as [`Errors`] or by value), [`ScopeError`] (a scope's body
+//! error with the cleanup errors beside it), [`CancelError`].
+//!
+//! ## Stacks
+//!
+//! [`ExitStack`] is a dynamic LIFO stack of cleanups. Every way to register
+//! one follows one rule — `try_` in front makes it fallible (its error is
+//! collected into the [`CleanupError`] of `close`), `push` makes it see the
+//! [`Outcome`], `async` makes it awaited:
+//!
+//! | | infallible | fallible |
+//! |---|---|---|
+//! | runs always | [`callback`](ExitStack::callback) | [`try_callback`](ExitStack::try_callback) |
+//! | sees the [`Outcome`] | [`push`](ExitStack::push) | [`try_push`](ExitStack::try_push) |
+//! | runs always, awaited | [`push_async_callback`](AsyncExitStack::push_async_callback) | [`try_push_async_callback`](AsyncExitStack::try_push_async_callback) |
+//! | sees the [`Outcome`], awaited | [`push_async_exit`](AsyncExitStack::push_async_exit) | [`try_push_async_exit`](AsyncExitStack::try_push_async_exit) |
+//! | a value | [`enter_context`] (RAII: dropped) | [`enter_exit_context`](ExitStack::enter_exit_context) ([`ExitContext`]: `exit(outcome)`) |
+//! | a value, awaited | — | [`enter_async_context`](AsyncExitStack::enter_async_context) ([`AsyncExitContext`]) |
+//!
+//! Every registration returns an [`EntryKey`] for
+//! [`cancel`](ExitStack::cancel) (or, for a value, a `&mut` to it). Then:
+//! [`close`](ExitStack::close) runs them all now (`aclose().await` for the
+//! async stacks), [`pop_all`](ExitStack::pop_all) hands them to a new stack
+//! (to the caller, on success), [`cancel_all`](ExitStack::cancel_all) drops
+//! them unrun, and [`ExitStack::scope`] runs a closure with a fresh stack
+//! whose cleanups see the closure's `Err` as [`Outcome::Error`].
+//! [`SendExitStack`] is the same for `Send` entries, and is itself `Send`:
+//! both are [`Stack`] with a [`Threading`] marker ([`Local`] or
+//! [`Sendable`]), so its page documents every method once; generic code
+//! bounds entries with [`EntryFor`]. [`AsyncExitStack`] is Python's
+//! `AsyncExitStack`: the synchronous entries too, in one LIFO order with
+//! the awaited ones; runtime-agnostic. Cancelling `aclose` part-way leaves
+//! the rest registered; a stack dropped without `aclose` runs its
+//! synchronous entries and drops the asynchronous ones unrun (a destructor
+//! cannot await). Conversions go every sound way: a `Send` stack into a
+//! local one, a synchronous stack into an asynchronous one (`From`).
+//!
+//! ## Guards
+//!
+//! One cleanup each, held in a local; they cost what a hand-written `Drop`
+//! guard costs (BENCHMARKS.md).
+//!
+//! * [`Defer`] runs a closure whatever the outcome — [`defer!`] makes one.
+//! * [`Guard`] runs a closure on the outcomes its [`When`] names, and gives
+//!   it the [`Outcome`]: on success, on panic — and, watching an
+//!   [`ErrorWatch`] ([`Guard::watching`]), on an `Err` return (Zig's
+//!   `errdefer`).
+//! * [`ScopeGuard`] owns a value, derefs to it and hands it to the cleanup:
+//!   scopeguard's [`guard`], [`guard_on_success`], [`guard_on_unwind`],
+//!   plus [`guard_on_error`] and [`guard_on_failure`] (watching an
+//!   [`ErrorWatch`]) and [`guard_with_outcome`] (the cleanup also gets the
+//!   [`Outcome`]). `defer!(v => ..)` is its macro form.
+//!
+//! They are three types rather than one because they are used in two
+//! different ways. A guard without a value is only ever *called*:
+//! `name.cancel()`, `name.run()` are methods (the macros rely on them).
+//! A guard with a value is used *as the value*, through `Deref`: it has no
+//! methods at all, only associated functions (`ScopeGuard::into_inner(g)`),
+//! so it never shadows one of the value's methods — as in scopeguard. One
+//! generic type for both would show every `Defer` as
+//! `ScopeGuard<(), _, _>` in errors and docs, for no gain: the rule above is
+//! what users need to know, and it holds for all three.
+//!
+//! ## Macros
+//!
+//! With the default `macros` feature: [`defer!`] (`defer!(on_error: ..)`
+//! and the other [`When`]s), the decorator form `#[cleanup] fn name() { .. }`,
+//! and [`#[exitstack::scope]`](scope), which gives a function an implicit
+//! stack that sees its `Err` returns — in an `async fn`, also async cleanups
+//! (`defer!(async { .. })`), awaited on every return path.
 //!
 //! # Coming from scopeguard
 //!
