@@ -29,7 +29,7 @@ use std::panic::{self, UnwindSafe};
 use std::thread;
 
 use exitstack::{
-    ExitContext, ExitStack, Guard, Outcome, Scope, ScopeError, SendExitStack, When, cleanup,
+    ErrorWatch, ExitContext, ExitStack, Guard, Outcome, ScopeError, SendExitStack, When, cleanup,
 };
 
 fn main() {
@@ -326,7 +326,7 @@ fn guards() {
         let _rollback = Guard::new(When::Panic, |_| println!("   roll back"));
     }
 
-    println!("   with a Scope, a guard also sees an Err (When::Error, Zig's errdefer):");
+    println!("   with an ErrorWatch, a guard also sees an Err (When::Error, Zig's errdefer):");
     for input in ["12", "twelve"] {
         println!("   parse({input:?}):");
         let result = parse(input);
@@ -334,13 +334,13 @@ fn guards() {
     }
 }
 
-/// Undoes its work if it returns an `Err`: `Scope::check` marks the scope.
+/// Undoes its work if it returns an `Err`: `ErrorWatch::check` marks the scope.
 fn parse(input: &str) -> Result<i32, ParseIntError> {
-    let scope = Scope::new();
-    let _undo = Guard::scoped(&scope, When::Error, |outcome| {
+    let watch = ErrorWatch::new();
+    let _undo = Guard::watching(&watch, When::Error, |outcome| {
         println!("   undo (outcome: {outcome})");
     });
-    scope.check(input.parse())
+    watch.check(input.parse())
 }
 
 fn send_exit_stack() {
@@ -482,7 +482,7 @@ fn value_guards() {
         steps.push("send");
     }
 
-    println!("   with a Scope, a value guard can also undo on an Err:");
+    println!("   with an ErrorWatch, a value guard can also undo on an Err:");
     for input in ["1 2", "1 two"] {
         println!("   parse_all({input:?}):");
         let result = parse_all(input);
@@ -492,12 +492,12 @@ fn value_guards() {
 
 /// Parses numbers; on an error, reports what it had parsed before it.
 fn parse_all(input: &str) -> Result<Vec<i32>, ParseIntError> {
-    let scope = Scope::new();
-    let mut parsed = exitstack::guard_on_error(&scope, Vec::new(), |parsed| {
+    let watch = ErrorWatch::new();
+    let mut parsed = exitstack::guard_on_error(&watch, Vec::new(), |parsed| {
         println!("   on_error: discard {parsed:?}");
     });
     for word in input.split(' ') {
-        parsed.push(scope.check(word.parse())?);
+        parsed.push(watch.check(word.parse())?);
     }
     Ok(exitstack::ScopeGuard::into_inner(parsed))
 }

@@ -137,21 +137,21 @@ fn a_closure_larger_than_three_words_is_boxed_once() {
 fn value_guards_never_allocate() {
     let sum = Cell::new(0_u64);
     let count = allocations(|| {
-        let scope = exitstack::Scope::new();
+        let watch = exitstack::ErrorWatch::new();
         {
             let mut a = exitstack::guard([1_u64; 4], |a| sum.set(sum.get() + a[0]));
             a[0] += 1;
             let mut b = exitstack::guard_on_success(10_u64, |b| sum.set(sum.get() + b));
             *b += 1;
             let _c = exitstack::guard_on_unwind(100_u64, |c| sum.set(sum.get() + c));
-            let _d = exitstack::guard_on_error(&scope, 1000_u64, |d| sum.set(sum.get() + d));
+            let _d = exitstack::guard_on_error(&watch, 1000_u64, |d| sum.set(sum.get() + d));
             let _e = exitstack::guard_with_outcome(0_u64, |_, _| sum.set(sum.get() + 1));
             let f = exitstack::guard(5_u64, |_| sum.set(0));
             black_box(exitstack::ScopeGuard::into_inner(f));
             let g = 7_u64;
             exitstack::defer!(g => sum.set(sum.get() + g));
             *g += 1;
-            scope.mark_error();
+            watch.mark_error();
         }
     });
     assert_eq!(count, 0);

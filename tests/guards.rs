@@ -1,11 +1,11 @@
-//! The local guards behind the macros: `Defer`, `Guard`, `Scope`.
+//! The local guards behind the macros: `Defer`, `Guard`, `ErrorWatch`.
 
 mod common;
 
 use std::cell::{Cell, RefCell};
 
 use common::{DropCounter, DropLog, panic_message, quiet_panics};
-use exitstack::{Defer, Guard, Outcome, Scope, When};
+use exitstack::{Defer, ErrorWatch, Guard, Outcome, When};
 
 #[test]
 fn defer_runs_lifo_interleaved_with_locals() {
@@ -67,14 +67,14 @@ fn guard_when_matrix_over_success_error_and_panic() {
     for outcome in [Outcome::Success, Outcome::Error, Outcome::Panic] {
         let seen = RefCell::new(Vec::new());
         let body = || {
-            let scope = Scope::new();
+            let watch = ErrorWatch::new();
             let _guards = all.map(|when| {
                 let seen = &seen;
-                Guard::scoped(&scope, when, move |o| seen.borrow_mut().push((when, o)))
+                Guard::watching(&watch, when, move |o| seen.borrow_mut().push((when, o)))
             });
             match outcome {
                 Outcome::Success => {}
-                Outcome::Error => scope.mark_error(),
+                Outcome::Error => watch.mark_error(),
                 Outcome::Panic => panic!("boom"),
             }
         };
@@ -126,20 +126,20 @@ fn guard_made_during_unwinding_sees_success_scopeguard_43() {
 
 #[test]
 fn scope_check_marks_error_only_for_err() {
-    let scope = Scope::new();
-    assert_eq!(scope.check(Ok::<_, ()>(1)), Ok(1));
-    assert!(!scope.is_error());
-    assert_eq!(scope.check(Err::<(), _>("no")), Err("no"));
-    assert!(scope.is_error());
+    let watch = ErrorWatch::new();
+    assert_eq!(watch.check(Ok::<_, ()>(1)), Ok(1));
+    assert!(!watch.is_error());
+    assert_eq!(watch.check(Err::<(), _>("no")), Err("no"));
+    assert!(watch.is_error());
 }
 
 #[test]
 fn guard_outcome_follows_its_scope_and_run_ignores_when() {
-    let scope = Scope::new();
+    let watch = ErrorWatch::new();
     let seen = Cell::new(None);
-    let guard = Guard::scoped(&scope, When::Panic, |o| seen.set(Some(o)));
+    let guard = Guard::watching(&watch, When::Panic, |o| seen.set(Some(o)));
     assert_eq!(guard.outcome(), Outcome::Success);
-    scope.mark_error();
+    watch.mark_error();
     assert_eq!(guard.outcome(), Outcome::Error);
     guard.run();
     assert_eq!(seen.get(), Some(Outcome::Error));

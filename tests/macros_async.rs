@@ -55,7 +55,7 @@ fn run<F: Future<Output = T> + Send + 'static, T: Send + 'static>(future: F) -> 
         .build()
         .unwrap();
     // `spawn` requires the future to be `Send`: guards held across `.await`
-    // borrow the function's `Scope`, which is `Sync`.
+    // borrow the function's `ErrorWatch`, which is `Sync`.
     runtime.block_on(async move { tokio::spawn(future).await.unwrap() })
 }
 

@@ -9,7 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::{DropCounter, panic_message, quiet_panics};
 use exitstack::{
-    ExitStack, Guard, Outcome, Scope, ScopeGuard, When, defer, guard, guard_on_error,
+    ErrorWatch, ExitStack, Guard, Outcome, ScopeGuard, When, defer, guard, guard_on_error,
     guard_on_failure, guard_on_success, guard_on_unwind, guard_with_outcome,
 };
 
@@ -385,8 +385,8 @@ fn debug_shows_the_value_and_the_strategy() {
         format!("{s:?}"),
         r#"ScopeGuard { value: "x", strategy: OnSuccess, .. }"#
     );
-    let scope = Scope::new();
-    let e = guard_on_error(&scope, 1, |_| {});
+    let watch = ErrorWatch::new();
+    let e = guard_on_error(&watch, 1, |_| {});
     assert_eq!(
         format!("{e:?}"),
         "ScopeGuard { value: 1, strategy: Conditional { when: Error, outcome: Success }, .. }"
@@ -520,9 +520,9 @@ fn forgotten_guards_run_nothing_and_drop_nothing() {
     let captured = CountsDrops(&drops);
     let g = guard(CountsDrops(&drops), |_| ran.set(true));
     let h = guard_on_unwind((), move |()| drop(captured));
-    let scope = Scope::new();
-    let e = guard_on_error(&scope, CountsDrops(&drops), |_| ran.set(true));
-    scope.mark_error();
+    let watch = ErrorWatch::new();
+    let e = guard_on_error(&watch, CountsDrops(&drops), |_| ran.set(true));
+    watch.mark_error();
     std::mem::forget(g);
     std::mem::forget(h);
     std::mem::forget(e);
@@ -531,7 +531,7 @@ fn forgotten_guards_run_nothing_and_drop_nothing() {
 }
 
 // ---------------------------------------------------------------------
-// Outcome-aware value guards: `Scope`, `When`, `Outcome`.
+// Outcome-aware value guards: `ErrorWatch`, `When`, `Outcome`.
 
 const ALL: [When; 5] = [
     When::Always,
@@ -542,15 +542,15 @@ const ALL: [When; 5] = [
 ];
 
 /// Ends the scope of `scope` with `outcome`.
-fn end(scope: &Scope, outcome: Outcome) {
+fn end(watch: &ErrorWatch, outcome: Outcome) {
     match outcome {
         Outcome::Success => {}
-        Outcome::Error => scope.mark_error(),
+        Outcome::Error => watch.mark_error(),
         Outcome::Panic => panic!("the scope panics"),
     }
 }
 
-/// A value guard and a `Guard` made with the same `When` and `Scope` agree
+/// A value guard and a `Guard` made with the same `When` and `ErrorWatch` agree
 /// on every outcome, and the value guard's closure gets the final value.
 #[test]
 fn scoped_value_guards_agree_with_guard_on_every_cell() {
@@ -561,15 +561,15 @@ fn scoped_value_guards_agree_with_guard_on_every_cell() {
             let by_value = Cell::new(None);
             let by_outcome = Cell::new(None);
             let _ = catch_unwind(AssertUnwindSafe(|| {
-                let scope = Scope::new();
-                let _g = Guard::scoped(&scope, when, |o| by_guard.set(Some(o)));
-                let mut v = ScopeGuard::scoped(&scope, when, 0, |v| by_value.set(Some(v)));
+                let watch = ErrorWatch::new();
+                let _g = Guard::watching(&watch, when, |o| by_guard.set(Some(o)));
+                let mut v = ScopeGuard::watching(&watch, when, 0, |v| by_value.set(Some(v)));
                 *v += 1;
-                let mut w = ScopeGuard::scoped_with_outcome(&scope, when, 0, |w, o| {
+                let mut w = ScopeGuard::watching_with_outcome(&watch, when, 0, |w, o| {
                     by_outcome.set(Some((w, o)));
                 });
                 *w += 2;
-                end(&scope, outcome);
+                end(&watch, outcome);
             }));
             let expected = when.matches(outcome);
             assert_eq!(
@@ -602,10 +602,10 @@ fn guard_on_error_and_on_failure() {
         let e = Cell::new(None);
         let f = Cell::new(None);
         let _ = catch_unwind(AssertUnwindSafe(|| {
-            let scope = Scope::new();
-            let _e = guard_on_error(&scope, "e", |v| e.set(Some(v)));
-            let _f = guard_on_failure(&scope, "f", |v| f.set(Some(v)));
-            end(&scope, outcome);
+            let watch = ErrorWatch::new();
+            let _e = guard_on_error(&watch, "e", |v| e.set(Some(v)));
+            let _f = guard_on_failure(&watch, "f", |v| f.set(Some(v)));
+            end(&watch, outcome);
         }));
         assert_eq!((e.get(), f.get()), (on_error, on_failure), "{outcome:?}");
     }
@@ -632,10 +632,10 @@ fn scope_check_marks_the_error_a_value_guard_sees() {
         inputs: &[&str],
         undone: &RefCell<Vec<u32>>,
     ) -> Result<(), std::num::ParseIntError> {
-        let scope = Scope::new();
-        let mut parsed = guard_on_error(&scope, Vec::new(), |parsed| *undone.borrow_mut() = parsed);
+        let watch = ErrorWatch::new();
+        let mut parsed = guard_on_error(&watch, Vec::new(), |parsed| *undone.borrow_mut() = parsed);
         for input in inputs {
-            parsed.push(scope.check(input.parse())?);
+            parsed.push(watch.check(input.parse())?);
         }
         Ok(())
     }
@@ -651,16 +651,16 @@ fn cancel_all_disarms_value_guards_and_drops_their_parts_once() {
     let drops = DropCounter::default();
     let ran = Cell::new(0);
     {
-        let scope = Scope::new();
+        let watch = ErrorWatch::new();
         let value = drops.token();
         let captured = drops.token();
-        let _g = ScopeGuard::scoped(&scope, When::Always, value, |_| {
+        let _g = ScopeGuard::watching(&watch, When::Always, value, |_| {
             let _captured = captured;
             ran.set(ran.get() + 1);
         });
-        scope.cancel_all();
-        let _later = guard_on_error(&scope, (), |()| ran.set(ran.get() + 10));
-        scope.mark_error();
+        watch.cancel_all();
+        let _later = guard_on_error(&watch, (), |()| ran.set(ran.get() + 10));
+        watch.mark_error();
     }
     assert_eq!(ran.get(), 10);
     assert_eq!(drops.drops(), 2);
@@ -668,10 +668,10 @@ fn cancel_all_disarms_value_guards_and_drops_their_parts_once() {
 
 #[test]
 fn into_inner_on_conditional_guards() {
-    let scope = Scope::new();
-    let e = guard_on_error(&scope, String::from("kept"), |_| panic!("defused"));
-    let w = ScopeGuard::scoped_with_outcome(&scope, When::Always, 3, |_, _| panic!("defused"));
-    scope.mark_error();
+    let watch = ErrorWatch::new();
+    let e = guard_on_error(&watch, String::from("kept"), |_| panic!("defused"));
+    let w = ScopeGuard::watching_with_outcome(&watch, When::Always, 3, |_, _| panic!("defused"));
+    watch.mark_error();
     assert_eq!(ScopeGuard::into_inner(e), "kept");
     assert_eq!(ScopeGuard::into_inner(w), 3);
 }

@@ -1,5 +1,5 @@
 async fn transfer(log: &Log, amount: &str) -> Result<u32, ParseIntError> {
-    let __exitstack_scope = ::exitstack::__private::Scope::new();
+    let __exitstack_scope = ::exitstack::__private::ErrorWatch::new();
     let __exitstack_ret = ::exitstack::__private::Ret::<
         Result<u32, ParseIntError>,
     >::new();

@@ -1,5 +1,5 @@
 fn nested(log: &Log, choice: u8) -> Result<u8, Failed> {
-    let __exitstack_scope = ::exitstack::__private::Scope::new();
+    let __exitstack_scope = ::exitstack::__private::ErrorWatch::new();
     let __exitstack_ret = ::exitstack::__private::Ret::<Result<u8, Failed>>::new();
     ::exitstack::__private::call_once(
         &__exitstack_ret,
@@ -7,7 +7,7 @@ fn nested(log: &Log, choice: u8) -> Result<u8, Failed> {
             #[allow(unused_imports)]
             use defer as _;
             let __exitstack_guard = {
-                ::exitstack::__private::Guard::scoped(
+                ::exitstack::__private::Guard::watching(
                     &__exitstack_scope,
                     ::exitstack::__private::When::Success,
                     |_| { log.push("committed") },
@@ -33,7 +33,7 @@ fn nested(log: &Log, choice: u8) -> Result<u8, Failed> {
                         use defer as _;
                         let __exitstack_guard = {
                             ::exitstack::__private::can_fail(&__exitstack_ret);
-                            ::exitstack::__private::Guard::scoped(
+                            ::exitstack::__private::Guard::watching(
                                 &__exitstack_scope,
                                 ::exitstack::__private::When::Error,
                                 |_| { log.push("inner rolled back") },

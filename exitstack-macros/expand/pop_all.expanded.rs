@@ -1,5 +1,5 @@
 fn open_all(log: &Log, names: &[&str]) -> Result<usize, String> {
-    let __exitstack_scope = ::exitstack::__private::Scope::new();
+    let __exitstack_scope = ::exitstack::__private::ErrorWatch::new();
     let __exitstack_ret = ::exitstack::__private::Ret::<Result<usize, String>>::new();
     ::exitstack::__private::call_once(
         &__exitstack_ret,
@@ -7,7 +7,7 @@ fn open_all(log: &Log, names: &[&str]) -> Result<usize, String> {
             #[allow(unused_imports)]
             use cleanup as _;
             let close_all = {
-                ::exitstack::__private::Guard::scoped(
+                ::exitstack::__private::Guard::watching(
                     &__exitstack_scope,
                     ::exitstack::__private::When::Always,
                     |_| {
@@ -20,7 +20,7 @@ fn open_all(log: &Log, names: &[&str]) -> Result<usize, String> {
             use cleanup as _;
             let audit = {
                 ::exitstack::__private::can_fail(&__exitstack_ret);
-                ::exitstack::__private::Guard::scoped(
+                ::exitstack::__private::Guard::watching(
                     &__exitstack_scope,
                     ::exitstack::__private::When::Failure,
                     |outcome: Outcome| log.push(outcome),

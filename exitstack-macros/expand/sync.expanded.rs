@@ -1,5 +1,5 @@
 fn transfer(log: &Log, amount: &str) -> Result<u32, ParseIntError> {
-    let __exitstack_scope = ::exitstack::__private::Scope::new();
+    let __exitstack_scope = ::exitstack::__private::ErrorWatch::new();
     let __exitstack_ret = ::exitstack::__private::Ret::<
         Result<u32, ParseIntError>,
     >::new();
@@ -10,7 +10,7 @@ fn transfer(log: &Log, amount: &str) -> Result<u32, ParseIntError> {
             use defer as _;
             let __exitstack_guard = {
                 ::exitstack::__private::can_fail(&__exitstack_ret);
-                ::exitstack::__private::Guard::scoped(
+                ::exitstack::__private::Guard::watching(
                     &__exitstack_scope,
                     ::exitstack::__private::When::Error,
                     |_| { log.push("rolled back") },

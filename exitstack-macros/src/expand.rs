@@ -119,7 +119,7 @@ impl Cleanup {
                 let when = when.to_path(krate);
                 quote_spanned! {span=> {
                     #check
-                    #krate::__private::Guard::scoped(&#scope, #when, #callback)
+                    #krate::__private::Guard::watching(&#scope, #when, #callback)
                 }}
             }
             None if when == When::Always && !self.callback.takes_outcome() => {

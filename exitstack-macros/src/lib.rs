@@ -242,7 +242,7 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// On a free function or method, sync or `async`, generic or not, with any
 /// receiver and any return type (`impl Trait` too): the signature is left as
 /// written. It takes no arguments, except `?Send` (see [async
-/// cleanups](#async-cleanups)) and `crate = path` for a renamed dependency. The body gets one `Scope` (two flags), marked whenever the
+/// cleanups](#async-cleanups)) and `crate = path` for a renamed dependency. The body gets one `ErrorWatch` (two flags), marked whenever the
 /// function returns an `Err` — through `return`, `?`, or its tail expression
 /// — before the locals are dropped, so each cleanup knows the outcome:
 ///
@@ -536,7 +536,7 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Cost
 ///
-/// The `Scope` is two relaxed atomics (a `Sync` value, so a future that holds
+/// The `ErrorWatch` is two relaxed atomics (a `Sync` value, so a future that holds
 /// a cleanup across `.await` stays `Send`); each cleanup is a local guard
 /// that also reads the scope when it is dropped; observing a value is a
 /// branch on its discriminant, and nothing for types that are never errors.

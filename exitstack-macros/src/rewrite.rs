@@ -1,5 +1,5 @@
 //! The body rewrite of `#[exitstack::scope]`: expands the cleanups written
-//! in the function's body, tied to its `Scope`, and makes every value the
+//! in the function's body, tied to its `ErrorWatch`, and makes every value the
 //! function returns an observed one (see `observe`).
 //!
 //! It runs before names are resolved, so it recognises macros by name:
@@ -260,7 +260,7 @@ impl<'a> Rewriter<'a> {
             let when = when.to_path(&krate);
             quote_spanned! {span=> {
                 #check
-                #krate::__private::ScopeGuard::scoped(&#scope, #when, #value, #closure)
+                #krate::__private::ScopeGuard::watching(&#scope, #when, #value, #closure)
             }}
         } else {
             let constructor = match when {

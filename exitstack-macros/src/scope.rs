@@ -337,7 +337,7 @@ fn rewritten_by_tokio(block: &Block) -> Option<&syn::Local> {
 ///
 /// ```text
 /// fn f(args) -> R {
-///     let __exitstack_scope = ::exitstack::__private::Scope::new();
+///     let __exitstack_scope = ::exitstack::__private::ErrorWatch::new();
 ///     let __exitstack_ret = ::exitstack::__private::Ret::<R>::new();
 ///     ::exitstack::__private::call_once(&__exitstack_ret, || {
 ///         <the user's block, rewritten: every way out is an observed `Returned<R>`>
@@ -351,7 +351,7 @@ fn rewritten_by_tokio(block: &Block) -> Option<&syn::Local> {
 ///
 /// ```text
 /// async fn f(args) -> R {
-///     let __exitstack_scope = ::exitstack::__private::Scope::new();
+///     let __exitstack_scope = ::exitstack::__private::ErrorWatch::new();
 ///     let __exitstack_ret = ::exitstack::__private::Ret::<R>::new();
 ///     let __exitstack_async = ::exitstack::__private::AsyncScope::send(); // with async cleanups
 ///     ::exitstack::__private::finish(
@@ -411,7 +411,7 @@ fn expand(
     } = &locals;
     let ty = &returns.ty;
     let declare = quote_spanned! {span=>
-        let #scope = #krate::__private::Scope::new();
+        let #scope = #krate::__private::ErrorWatch::new();
         let #ret = #krate::__private::Ret::<#ty>::new();
     };
     let stmts = if is_async {

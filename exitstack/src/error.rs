@@ -164,8 +164,8 @@ impl From<ScopeError<CleanupError>> for CleanupError {
     }
 }
 
-/// How a scope failed: the error of [`ExitStack::scope`] and
-/// [`AsyncExitStack::scope`], for a body whose error is any `E`.
+/// How a scope failed: the error of [`ExitStack::scope`](crate::ExitStack::scope) and
+/// `AsyncExitStack::scope`, for a body whose error is any `E`.
 ///
 /// The body's error is primary: it is never replaced by a cleanup's, and the
 /// cleanup errors are never lost — when the body failed they are kept

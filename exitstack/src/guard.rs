@@ -101,21 +101,26 @@ impl<F: FnOnce()> fmt::Debug for Defer<F> {
     }
 }
 
-/// The outcome record of one function body: whether it returned an `Err`.
+/// Watches one function body for an `Err` return: the record that
+/// on-error guards read, since a guard's `Drop` cannot see what its function
+/// returned.
 ///
-/// `#[exitstack::scope]` makes one per function and marks it on every `Err`
-/// return, so that [`Guard`]s made with [`Guard::scoped`] (and the macros'
+/// Not to be confused with the [`#[exitstack::scope]`](crate::scope)
+/// attribute, which makes one for you (this is the plain value behind it),
+/// nor with [`ExitStack::scope`](crate::ExitStack::scope), whose stack sees
+/// its body's `Result` without one. `#[exitstack::scope]` makes one per function and marks it on every `Err`
+/// return, so that [`Guard`]s made with [`Guard::watching`] (and the macros'
 /// `on_error` / `on_failure` variants) can see [`Outcome::Error`]. Made by
 /// hand, it lets plain code do the same:
 ///
 /// ```
 /// use std::cell::Cell;
-/// use exitstack::{Guard, Scope, When};
+/// use exitstack::{Guard, ErrorWatch, When};
 ///
 /// fn parse(input: &str, rolled_back: &Cell<bool>) -> Result<i32, std::num::ParseIntError> {
-///     let scope = Scope::new();
-///     let _undo = Guard::scoped(&scope, When::Error, |_| rolled_back.set(true));
-///     scope.check(input.parse::<i32>())
+///     let watch = ErrorWatch::new();
+///     let _undo = Guard::watching(&watch, When::Error, |_| rolled_back.set(true));
+///     watch.check(input.parse::<i32>())
 /// }
 ///
 /// let rolled_back = Cell::new(false);
@@ -125,26 +130,26 @@ impl<F: FnOnce()> fmt::Debug for Defer<F> {
 /// assert!(rolled_back.get());
 /// ```
 ///
-/// A `Scope` is `Sync` (its flags are relaxed atomics, plain loads and stores
+/// An `ErrorWatch` is `Sync` (its flags are relaxed atomics, plain loads and stores
 /// on common targets), so a guard that borrows it can be held across an
 /// `.await` in a future that must be `Send`.
 #[derive(Debug, Default)]
-pub struct Scope {
+pub struct ErrorWatch {
     error: AtomicBool,
-    /// Bumped by [`Scope::cancel_all`]; a guard made under an older epoch is
+    /// Bumped by [`ErrorWatch::cancel_all`]; a guard made under an older epoch is
     /// disarmed.
     epoch: AtomicU32,
 }
 
-impl Scope {
-    /// A scope that has not failed (yet).
+impl ErrorWatch {
+    /// A watch that has seen no error (yet).
     ///
     /// ```
-    /// assert!(!exitstack::Scope::new().is_error());
+    /// assert!(!exitstack::ErrorWatch::new().is_error());
     /// ```
     #[must_use]
     pub const fn new() -> Self {
-        Scope {
+        ErrorWatch {
             error: AtomicBool::new(false),
             epoch: AtomicU32::new(0),
         }
@@ -155,12 +160,12 @@ impl Scope {
     /// is unwinding, which wins).
     ///
     /// ```
-    /// use exitstack::{Guard, Outcome, Scope, When};
+    /// use exitstack::{Guard, Outcome, ErrorWatch, When};
     /// let mut seen = None;
     /// {
-    ///     let scope = Scope::new();
-    ///     let _guard = Guard::scoped(&scope, When::Failure, |o| seen = Some(o));
-    ///     scope.mark_error();
+    ///     let watch = ErrorWatch::new();
+    ///     let _guard = Guard::watching(&watch, When::Failure, |o| seen = Some(o));
+    ///     watch.mark_error();
     /// }
     /// assert_eq!(seen, Some(Outcome::Error));
     /// ```
@@ -169,12 +174,12 @@ impl Scope {
         self.error.store(true, Ordering::Relaxed);
     }
 
-    /// Whether [`mark_error`](Scope::mark_error) was called.
+    /// Whether [`mark_error`](ErrorWatch::mark_error) was called.
     ///
     /// ```
-    /// let scope = exitstack::Scope::new();
-    /// scope.mark_error();
-    /// assert!(scope.is_error());
+    /// let watch = exitstack::ErrorWatch::new();
+    /// watch.mark_error();
+    /// assert!(watch.is_error());
     /// ```
     #[must_use]
     #[inline]
@@ -191,10 +196,10 @@ impl Scope {
     /// Returns `result` unchanged.
     ///
     /// ```
-    /// let scope = exitstack::Scope::new();
-    /// let parsed = scope.check("7".parse::<u8>());
+    /// let watch = exitstack::ErrorWatch::new();
+    /// let parsed = watch.check("7".parse::<u8>());
     /// assert_eq!(parsed, Ok(7));
-    /// assert!(!scope.is_error());
+    /// assert!(!watch.is_error());
     /// ```
     #[inline]
     pub fn check<T, E>(&self, result: Result<T, E>) -> Result<T, E> {
@@ -204,7 +209,7 @@ impl Scope {
         result
     }
 
-    /// Disarms every guard made with [`Guard::scoped`] on this scope so far:
+    /// Disarms every guard made with [`Guard::watching`] on this watch so far:
     /// they will not run when dropped (what they captured is still dropped
     /// then). Guards made afterwards are armed as usual. This is what
     /// `pop_all!()` does in an `#[exitstack::scope]` function, Python's
@@ -214,27 +219,27 @@ impl Scope {
     ///
     /// ```
     /// use std::cell::RefCell;
-    /// use exitstack::{Guard, Scope, When};
+    /// use exitstack::{Guard, ErrorWatch, When};
     ///
     /// let log = RefCell::new(Vec::new());
     /// {
-    ///     let scope = Scope::new();
-    ///     let _a = Guard::scoped(&scope, When::Always, |_| log.borrow_mut().push("a"));
-    ///     scope.cancel_all();
-    ///     let _b = Guard::scoped(&scope, When::Always, |_| log.borrow_mut().push("b"));
+    ///     let watch = ErrorWatch::new();
+    ///     let _a = Guard::watching(&watch, When::Always, |_| log.borrow_mut().push("a"));
+    ///     watch.cancel_all();
+    ///     let _b = Guard::watching(&watch, When::Always, |_| log.borrow_mut().push("b"));
     /// }
     /// assert_eq!(*log.borrow(), ["b"]);
     /// ```
     ///
     /// # Panics
     ///
-    /// If called more than `u32::MAX` times on one scope.
+    /// If called more than `u32::MAX` times on one watch.
     #[inline]
     pub fn cancel_all(&self) {
         let epoch = self.epoch.load(Ordering::Relaxed);
         let next = epoch
             .checked_add(1)
-            .expect("Scope::cancel_all called more than u32::MAX times on one scope");
+            .expect("ErrorWatch::cancel_all called more than u32::MAX times on one watch");
         self.epoch.store(next, Ordering::Relaxed);
     }
 
@@ -247,8 +252,8 @@ impl Scope {
 /// A cleanup that knows how its scope ended and runs only on the outcomes its
 /// [`When`] names: Zig's `errdefer`, D's `scope(success)` / `scope(failure)`.
 ///
-/// The closure receives the [`Outcome`]. Without a [`Scope`], a guard can
-/// tell `Success` from `Panic`; with one ([`Guard::scoped`]) it also sees
+/// The closure receives the [`Outcome`]. Without an [`ErrorWatch`], a guard can
+/// tell `Success` from `Panic`; with one ([`Guard::watching`]) it also sees
 /// `Error`.
 ///
 /// ```
@@ -272,13 +277,13 @@ pub struct Guard<'s, F: FnOnce(Outcome)> {
 
 /// When a conditional cleanup runs, and with which outcome: the state that
 /// [`Guard`] and the conditional value guards
-/// ([`ScopeGuard::scoped`](crate::ScopeGuard::scoped) and friends) share, so
+/// ([`ScopeGuard::watching`](crate::ScopeGuard::watching) and friends) share, so
 /// that both decide the same way.
 #[derive(Clone, Copy)]
 pub(crate) struct Trigger<'s> {
     when: When,
     baseline: PanicBaseline,
-    scope: Option<&'s Scope>,
+    watch: Option<&'s ErrorWatch>,
     /// The scope's epoch when the guard was made (0 without a scope).
     epoch: u32,
 }
@@ -290,22 +295,22 @@ impl Trigger<'static> {
         Trigger {
             when,
             baseline: PanicBaseline::now(),
-            scope: None,
+            watch: None,
             epoch: 0,
         }
     }
 }
 
 impl<'s> Trigger<'s> {
-    /// Also sees `Error` once `scope` is marked; disarmed by
-    /// [`Scope::cancel_all`].
+    /// Also sees `Error` once `watch` is marked; disarmed by
+    /// [`ErrorWatch::cancel_all`].
     #[inline]
-    pub(crate) fn scoped(scope: &'s Scope, when: When) -> Self {
+    pub(crate) fn watching(watch: &'s ErrorWatch, when: When) -> Self {
         Trigger {
             when,
             baseline: PanicBaseline::now(),
-            scope: Some(scope),
-            epoch: scope.epoch(),
+            watch: Some(watch),
+            epoch: watch.epoch(),
         }
     }
 
@@ -319,14 +324,14 @@ impl<'s> Trigger<'s> {
     pub(crate) fn outcome(&self) -> Outcome {
         crate::ending::outcome(
             self.baseline.outcome() == Outcome::Panic,
-            self.scope.is_some_and(Scope::is_error),
+            self.watch.is_some_and(ErrorWatch::is_error),
         )
     }
 
-    /// Whether [`Scope::cancel_all`] was called on its scope since it was made.
+    /// Whether [`ErrorWatch::cancel_all`] was called on its scope since it was made.
     #[inline]
     pub(crate) fn is_disarmed(&self) -> bool {
-        self.scope.is_some_and(|scope| scope.epoch() != self.epoch)
+        self.watch.is_some_and(|watch| watch.epoch() != self.epoch)
     }
 
     /// The outcome to run the cleanup with if the scope ended with
@@ -346,7 +351,7 @@ impl<'s> Trigger<'s> {
 impl<F: FnOnce(Outcome)> Guard<'static, F> {
     /// A guard that calls `f` at the end of the scope if the outcome matches
     /// `when`. It sees `Success` or `Panic`; for `Error`, use
-    /// [`Guard::scoped`].
+    /// [`Guard::watching`].
     ///
     /// `Panic` means a panic that started after the guard was made. A guard
     /// made while the thread is already unwinding (in a `Drop` during a
@@ -357,11 +362,11 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
     ///
     /// # Panics
     ///
-    /// If `when` is [`When::Error`], in every build: without a [`Scope`] no
+    /// If `when` is [`When::Error`], in every build: without an [`ErrorWatch`] no
     /// error is ever observed, so the cleanup could never run.
     ///
     /// ```should_panic
-    /// let _never = exitstack::Guard::new(exitstack::When::Error, |_| ()); // panics: use Guard::scoped
+    /// let _never = exitstack::Guard::new(exitstack::When::Error, |_| ()); // panics: use Guard::watching
     /// ```
     ///
     /// ```
@@ -378,7 +383,7 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
         // A constant `when` folds this away.
         assert!(
             when != When::Error,
-            "Guard::new(When::Error, ..) can never run: use Guard::scoped with a Scope"
+            "Guard::new(When::Error, ..) can never run: use Guard::watching with an ErrorWatch"
         );
         Guard {
             f: ManuallyDrop::new(f),
@@ -388,24 +393,24 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
 }
 
 impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
-    /// A guard that also sees [`Outcome::Error`] once `scope` is
-    /// [marked](Scope::mark_error), and that [`Scope::cancel_all`] disarms.
+    /// A guard that also sees [`Outcome::Error`] once `watch` is
+    /// [marked](ErrorWatch::mark_error), and that [`ErrorWatch::cancel_all`] disarms.
     ///
     /// ```
-    /// use exitstack::{Guard, Scope, When};
+    /// use exitstack::{Guard, ErrorWatch, When};
     /// let mut undone = false;
     /// {
-    ///     let scope = Scope::new();
-    ///     let _undo = Guard::scoped(&scope, When::Error, |_| undone = true);
-    ///     let _ = scope.check(Err::<(), _>("write failed"));
+    ///     let watch = ErrorWatch::new();
+    ///     let _undo = Guard::watching(&watch, When::Error, |_| undone = true);
+    ///     let _ = watch.check(Err::<(), _>("write failed"));
     /// }
     /// assert!(undone);
     /// ```
     #[inline]
-    pub fn scoped(scope: &'s Scope, when: When, f: F) -> Self {
+    pub fn watching(watch: &'s ErrorWatch, when: When, f: F) -> Self {
         Guard {
             f: ManuallyDrop::new(f),
-            trigger: Trigger::scoped(scope, when),
+            trigger: Trigger::watching(watch, when),
         }
     }
 
@@ -438,7 +443,7 @@ impl<'s, F: FnOnce(Outcome)> Guard<'s, F> {
     }
 
     /// Runs the cleanup now, whatever its [`When`] (and even if
-    /// [`Scope::cancel_all`] disarmed it), with the outcome as known so far
+    /// [`ErrorWatch::cancel_all`] disarmed it), with the outcome as known so far
     /// (normally [`Outcome::Success`]).
     ///
     /// ```

@@ -167,10 +167,10 @@
 //! | `guard_on_unwind(v, f)` | [`guard_on_unwind(v, f)`](guard_on_unwind) | judged from when it was made; needs `std` |
 //! | `ScopeGuard<T, F, S = Always>` | [`ScopeGuard<T, F, S = Always>`](ScopeGuard) | `Deref`, `DerefMut`, `Sync` for a closure that is not, as there; `Debug` also shows the strategy; an [`ExitContext`] too |
 //! | `ScopeGuard::into_inner(g)` | [`ScopeGuard::into_inner(g)`](ScopeGuard::into_inner) | none |
-//! | `ScopeGuard::with_strategy(v, f)` | the function that names the strategy | a strategy here is state (a panic baseline, a `Scope`), made by its function |
+//! | `ScopeGuard::with_strategy(v, f)` | the function that names the strategy | a strategy here is state (a panic baseline, an `ErrorWatch`), made by its function |
 //! | `Strategy`, `Always`, `OnSuccess`, `OnUnwind` | [`Strategy<T, F>`](Strategy), [`Always`], [`OnSuccess`], [`OnUnwind`]; as a value: [`When`] | `Strategy` is sealed and names the value and closure types; bound generic code with `S: Strategy<T, F>`; it has no public `should_run()` (the guard decides inside the crate) |
-//! | — | [`guard_on_error`], [`guard_on_failure`], [`ScopeGuard::scoped`] | Zig's `errdefer` with a value: runs when a [`Scope`] saw an `Err` |
-//! | — | [`guard_with_outcome`], [`ScopeGuard::scoped_with_outcome`] | the cleanup gets the [`Outcome`] with the value |
+//! | — | [`guard_on_error`], [`guard_on_failure`], [`ScopeGuard::watching`] | Zig's `errdefer` with a value: runs when an [`ErrorWatch`] saw an `Err` |
+//! | — | [`guard_with_outcome`], [`ScopeGuard::watching_with_outcome`] | the cleanup gets the [`Outcome`] with the value |
 //! | `use_std` feature (default) | `std` feature (default) | with `default-features = false` also `macros` is off; `defer!` and `guard` still work |
 //!
 //! The differences in policy:
@@ -189,7 +189,7 @@
 //!   scopeguard's and as a hand-written `Drop` (BENCHMARKS.md).
 //! * **Strategies are closed**: scopeguard lets you implement `Strategy`;
 //!   here its implementations are this crate's, and the outcome-aware ones
-//!   take a [`When`] and a [`Scope`].
+//!   take a [`When`] and an [`ErrorWatch`].
 //!
 //! [scopeguard#43]: https://github.com/bluss/scopeguard/issues/43
 //!
@@ -212,7 +212,7 @@
 //! | `macros` | yes     | `defer!`, `#[cleanup]`, `#[exitstack::scope]` |
 //!
 //! With `default-features = false` the crate has no dependencies and is
-//! `no_std`: [`Defer`], [`Guard`], [`Scope`], [`Outcome`], [`When`] and the
+//! `no_std`: [`Defer`], [`Guard`], [`ErrorWatch`], [`Outcome`], [`When`] and the
 //! value guards ([`guard`], [`guard_on_error`], ...) need neither `std` nor
 //! `alloc`; [`guard_on_success`] and [`guard_on_unwind`] need `std`, as in
 //! scopeguard. Without `std`, panics cannot be detected or caught: a guard
@@ -272,7 +272,7 @@ pub use async_stack::{AsyncExitContext, AsyncExitStack, AsyncStack, SendAsyncExi
 #[cfg(feature = "alloc")]
 pub use error::{BoxError, CancelError, CleanupError, Errors, ScopeError};
 pub use fallible::Fallible;
-pub use guard::{Defer, Guard, Scope};
+pub use guard::{Defer, ErrorWatch, Guard};
 pub use outcome::{Outcome, When};
 #[cfg(feature = "alloc")]
 pub use raw::EntryKey;

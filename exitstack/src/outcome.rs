@@ -11,7 +11,7 @@ use core::fmt;
 ///   of [`ExitStack::scope`](crate::ExitStack::scope) returning one, a function
 ///   under `#[exitstack::scope]` returning one, a caller saying so with
 ///   [`ExitStack::close_with`](crate::ExitStack::close_with) or
-///   [`Scope::mark_error`](crate::Scope::mark_error) — or from a cleanup of
+///   [`ErrorWatch::mark_error`](crate::ErrorWatch::mark_error) — or from a cleanup of
 ///   the same stack that ran before and failed (policy 8).
 ///
 /// # Limits

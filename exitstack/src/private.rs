@@ -6,7 +6,7 @@ use core::marker::PhantomData;
 use core::ops::{ControlFlow, Deref};
 use core::task::Poll;
 
-pub use crate::{Defer, Fallible, Guard, Outcome, Scope, ScopeGuard, When, guard};
+pub use crate::{Defer, ErrorWatch, Fallible, Guard, Outcome, ScopeGuard, When, guard};
 #[cfg(feature = "std")]
 pub use crate::{guard_on_success, guard_on_unwind};
 
@@ -93,7 +93,7 @@ pub fn can_fail<R: Fallible>(_: &Ret<R>) {}
 /// through [`Fallible`], so an unbounded type parameter does not compile
 /// rather than count as success.
 #[inline]
-pub fn observe_generic<R: Fallible>(value: &R, scope: &Scope) {
+pub fn observe_generic<R: Fallible>(value: &R, scope: &ErrorWatch) {
     if value.is_error() {
         scope.mark_error();
     }
@@ -116,7 +116,7 @@ pub struct Observe<'a, T>(pub &'a T);
 impl<T: Fallible> Observe<'_, T> {
     /// Marks `scope` if the value is an error.
     #[inline]
-    pub fn __exitstack_observe(self, scope: &Scope) {
+    pub fn __exitstack_observe(self, scope: &ErrorWatch) {
         if self.0.is_error() {
             scope.mark_error();
         }
@@ -154,7 +154,7 @@ impl<T> NotAnError<T> {
         clippy::unused_self,
         reason = "method syntax is what selects this fallback"
     )]
-    pub fn __exitstack_observe(&self, _scope: &Scope) {
+    pub fn __exitstack_observe(&self, _scope: &ErrorWatch) {
         let name = core::any::type_name::<T>();
         if name.starts_with("core::result::Result<")
             || name.starts_with("core::task::poll::Poll<core::result::Result<")
@@ -309,7 +309,7 @@ pub use self::async_scope::{AsyncCleanup, AsyncScope};
 ///
 /// ```text
 /// async fn f(args) -> R {
-///     let __exitstack_scope = Scope::new();
+///     let __exitstack_scope = ErrorWatch::new();
 ///     let __exitstack_ret = Ret::<R>::new();
 ///     let __exitstack_async = AsyncScope::send(); // or `local()` with `?Send`
 ///     finish(&__exitstack_ret, __exitstack_async
@@ -338,7 +338,7 @@ mod async_scope {
     use std::sync::{Mutex, MutexGuard, PoisonError};
 
     use crate::async_stack::CatchUnwind;
-    use crate::{AsyncExitStack, EntryKey, Scope, SendAsyncExitStack, When};
+    use crate::{AsyncExitStack, EntryKey, ErrorWatch, SendAsyncExitStack, When};
 
     /// The implicit asynchronous stack of one `#[exitstack::scope] async fn`
     /// call: a [`SendAsyncExitStack`] ([`AsyncScope::send`]), or with
@@ -398,7 +398,7 @@ mod async_scope {
                 /// `pop_all!()`: cancels every cleanup registered so far,
                 /// the synchronous ones (guards tied to `scope`) and the
                 /// async ones.
-                pub fn cancel_all(&self, scope: &Scope) {
+                pub fn cancel_all(&self, scope: &ErrorWatch) {
                     scope.cancel_all();
                     self.lock().cancel_all();
                 }
@@ -409,7 +409,7 @@ mod async_scope {
                 /// returns its value, or resumes its panic (a cleanup's
                 /// panic is then discarded); if only a cleanup panicked,
                 /// resumes that one.
-                pub async fn run<T, F>(&self, scope: &Scope, body: F) -> T
+                pub async fn run<T, F>(&self, scope: &ErrorWatch, body: F) -> T
                 where
                     F: Future<Output = T>,
                 {

@@ -4,7 +4,7 @@
 //! One type, [`ScopeGuard`], holds the value, the closure and a
 //! [`Strategy`]: the state that decides, when the guard is dropped, whether
 //! the closure runs. The conditional strategies keep the same state a
-//! [`Guard`](crate::Guard) keeps (its `When`, panic baseline and `Scope`),
+//! [`Guard`](crate::Guard) keeps (its `When`, panic baseline and `ErrorWatch`),
 //! so a value guard and a `Guard` made the same way always agree.
 
 use core::fmt;
@@ -15,7 +15,7 @@ use crate::guard::Trigger;
 #[cfg(feature = "std")]
 use crate::unwind::PanicBaseline;
 use crate::unwind::run_in_drop;
-use crate::{Outcome, Scope, When};
+use crate::{ErrorWatch, Outcome, When};
 
 /// A guard that owns a value, derefs to it, and hands it to a closure when
 /// dropped — scopeguard's `ScopeGuard`, under the same name.
@@ -34,8 +34,8 @@ use crate::{Outcome, Scope, When};
 /// | [`guard`] | [`Always`] | always | `FnOnce(T)` |
 /// | [`guard_on_success`] | [`OnSuccess`] | without a panic | `FnOnce(T)` |
 /// | [`guard_on_unwind`] | [`OnUnwind`] | by a panic that started after it was made | `FnOnce(T)` |
-/// | [`guard_on_error`], [`guard_on_failure`], [`ScopeGuard::scoped`] | [`Conditional`] | on the outcomes its [`When`] names, `Error` included (needs a [`Scope`]) | `FnOnce(T)` |
-/// | [`guard_with_outcome`], [`ScopeGuard::scoped_with_outcome`] | [`WithOutcome`] | on the outcomes its [`When`] names | `FnOnce(T, Outcome)` |
+/// | [`guard_on_error`], [`guard_on_failure`], [`ScopeGuard::watching`] | [`Conditional`] | on the outcomes its [`When`] names, `Error` included (needs an [`ErrorWatch`]) | `FnOnce(T)` |
+/// | [`guard_with_outcome`], [`ScopeGuard::watching_with_outcome`] | [`WithOutcome`] | on the outcomes its [`When`] names | `FnOnce(T, Outcome)` |
 ///
 /// ```
 /// let mut log = exitstack::guard(Vec::new(), |log| println!("{log:?}")); // prints [1, 2]
@@ -177,8 +177,8 @@ where
 /// panic: `scopeguard::guard_on_success`. Needs `std`.
 ///
 /// An `Err` return is not a panic, so it counts as success here; to tell
-/// them apart, use [`ScopeGuard::scoped`] with [`When::Success`] and a
-/// [`Scope`].
+/// them apart, use [`ScopeGuard::watching`] with [`When::Success`] and a
+/// [`ErrorWatch`].
 ///
 /// ```
 /// use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -256,24 +256,24 @@ where
     ScopeGuard::with(value, f, OnUnwind(PanicBaseline::now()))
 }
 
-/// A guard that calls `f` with `value` only if `scope` ends with an error
-/// ([`Scope::mark_error`], [`Scope::check`] on an `Err`): Zig's `errdefer`
+/// A guard that calls `f` with `value` only if `watch` records an error
+/// ([`ErrorWatch::mark_error`], [`ErrorWatch::check`] on an `Err`): Zig's `errdefer`
 /// with a value. A panic is not an error here; for both, use
 /// [`guard_on_failure`].
 ///
-/// It needs the [`Scope`] that observes the `Err`: without one, no error is
+/// It needs the [`ErrorWatch`] that observes the `Err`: without one, no error is
 /// ever seen, so there is no scope-less form. In an `#[exitstack::scope]`
 /// function, write `defer!(on_error: v => ..)`, which ties the guard to the
 /// function's scope.
 ///
 /// ```
-/// use exitstack::Scope;
+/// use exitstack::ErrorWatch;
 ///
 /// fn parse_all(inputs: &[&str], undone: &mut Vec<u32>) -> Result<(), std::num::ParseIntError> {
-///     let scope = Scope::new();
-///     let mut parsed = exitstack::guard_on_error(&scope, Vec::new(), |parsed| *undone = parsed);
+///     let watch = ErrorWatch::new();
+///     let mut parsed = exitstack::guard_on_error(&watch, Vec::new(), |parsed| *undone = parsed);
 ///     for input in inputs {
-///         parsed.push(scope.check(input.parse())?);
+///         parsed.push(watch.check(input.parse())?);
 ///     }
 ///     Ok(())
 /// }
@@ -285,26 +285,26 @@ where
 /// assert_eq!(undone, [1, 2]); // what was parsed before the error
 /// ```
 #[inline]
-pub fn guard_on_error<T, F>(scope: &Scope, value: T, f: F) -> ScopeGuard<T, F, Conditional<'_>>
+pub fn guard_on_error<T, F>(watch: &ErrorWatch, value: T, f: F) -> ScopeGuard<T, F, Conditional<'_>>
 where
     F: FnOnce(T),
 {
-    ScopeGuard::scoped(scope, When::Error, value, f)
+    ScopeGuard::watching(watch, When::Error, value, f)
 }
 
-/// A guard that calls `f` with `value` if `scope` ends with an error or
-/// by a panic: D's `scope(failure)` with a value. Needs a [`Scope`], like
+/// A guard that calls `f` with `value` if `watch` records an error or
+/// by a panic: D's `scope(failure)` with a value. Needs an [`ErrorWatch`], like
 /// [`guard_on_error`]; in an `#[exitstack::scope]` function, write
 /// `defer!(on_failure: v => ..)`.
 ///
 /// ```
-/// use exitstack::Scope;
+/// use exitstack::ErrorWatch;
 /// use std::panic::{AssertUnwindSafe, catch_unwind};
 ///
 /// let mut undone = Vec::new();
 /// let result = catch_unwind(AssertUnwindSafe(|| {
-///     let scope = Scope::new();
-///     let mut written = exitstack::guard_on_failure(&scope, Vec::new(), |w| undone = w);
+///     let watch = ErrorWatch::new();
+///     let mut written = exitstack::guard_on_failure(&watch, Vec::new(), |w| undone = w);
 ///     written.push("header");
 ///     panic!("out of memory");
 /// }));
@@ -312,18 +312,22 @@ where
 /// assert_eq!(undone, ["header"]);
 /// ```
 #[inline]
-pub fn guard_on_failure<T, F>(scope: &Scope, value: T, f: F) -> ScopeGuard<T, F, Conditional<'_>>
+pub fn guard_on_failure<T, F>(
+    watch: &ErrorWatch,
+    value: T,
+    f: F,
+) -> ScopeGuard<T, F, Conditional<'_>>
 where
     F: FnOnce(T),
 {
-    ScopeGuard::scoped(scope, When::Failure, value, f)
+    ScopeGuard::watching(watch, When::Failure, value, f)
 }
 
 /// A guard that calls `f` with `value` and the [`Outcome`] when it goes out
 /// of scope, whatever the outcome: commit or roll back in one closure.
 ///
-/// Without a [`Scope`] it sees [`Outcome::Success`] or [`Outcome::Panic`];
-/// [`ScopeGuard::scoped_with_outcome`] also sees [`Outcome::Error`].
+/// Without an [`ErrorWatch`] it sees [`Outcome::Success`] or [`Outcome::Panic`];
+/// [`ScopeGuard::watching_with_outcome`] also sees [`Outcome::Error`].
 ///
 /// ```
 /// use exitstack::Outcome;
@@ -349,48 +353,48 @@ where
 }
 
 impl<'s, T, F: FnOnce(T)> ScopeGuard<T, F, Conditional<'s>> {
-    /// A guard that calls `f` with `value` at the end of `scope` if the
-    /// outcome matches `when` — [`Guard::scoped`](crate::Guard::scoped)
-    /// with a value. It sees [`Outcome::Error`] once `scope` is
-    /// [marked](Scope::mark_error), and [`Scope::cancel_all`] disarms it
+    /// A guard that calls `f` with `value` at the end of its scope if the
+    /// outcome matches `when` — [`Guard::watching`](crate::Guard::watching)
+    /// with a value. It sees [`Outcome::Error`] once `watch` is
+    /// [marked](ErrorWatch::mark_error), and [`ErrorWatch::cancel_all`] disarms it
     /// (the closure and the value are then dropped, unrun).
     ///
     /// ```
-    /// use exitstack::{Scope, ScopeGuard, When};
+    /// use exitstack::{ErrorWatch, ScopeGuard, When};
     ///
     /// let mut published = None;
     /// {
-    ///     let scope = Scope::new();
-    ///     let mut draft = ScopeGuard::scoped(&scope, When::Success, String::new(), |d| {
+    ///     let watch = ErrorWatch::new();
+    ///     let mut draft = ScopeGuard::watching(&watch, When::Success, String::new(), |d| {
     ///         published = Some(d);
     ///     });
     ///     draft.push_str("hello");
-    ///     let _ = scope.check(Ok::<(), ()>(()));
+    ///     let _ = watch.check(Ok::<(), ()>(()));
     /// }
     /// assert_eq!(published.as_deref(), Some("hello"));
     /// ```
     #[inline]
-    pub fn scoped(scope: &'s Scope, when: When, value: T, f: F) -> Self {
-        ScopeGuard::with(value, f, Conditional(Trigger::scoped(scope, when)))
+    pub fn watching(watch: &'s ErrorWatch, when: When, value: T, f: F) -> Self {
+        ScopeGuard::with(value, f, Conditional(Trigger::watching(watch, when)))
     }
 }
 
 impl<'s, T, F: FnOnce(T, Outcome)> ScopeGuard<T, F, WithOutcome<'s>> {
     /// A guard that calls `f` with `value` and the [`Outcome`] at the end of
-    /// `scope` if the outcome matches `when`; [`When::Always`] to see every
-    /// outcome. [`Guard::scoped`](crate::Guard::scoped) with a value.
+    /// its scope if the outcome matches `when`; [`When::Always`] to see every
+    /// outcome. [`Guard::watching`](crate::Guard::watching) with a value.
     ///
     /// ```
-    /// use exitstack::{Outcome, Scope, ScopeGuard, When};
+    /// use exitstack::{Outcome, ErrorWatch, ScopeGuard, When};
     ///
     /// fn transfer(amount: u32, seen: &mut Option<(Vec<&'static str>, Outcome)>) -> Result<(), String> {
-    ///     let scope = Scope::new();
-    ///     let mut tx = ScopeGuard::scoped_with_outcome(&scope, When::Always, Vec::new(), |w, o| {
+    ///     let watch = ErrorWatch::new();
+    ///     let mut tx = ScopeGuard::watching_with_outcome(&watch, When::Always, Vec::new(), |w, o| {
     ///         *seen = Some((w, o));
     ///     });
     ///     tx.push("debit");
     ///     if amount > 100 {
-    ///         return scope.check(Err("insufficient funds".to_owned()));
+    ///         return watch.check(Err("insufficient funds".to_owned()));
     ///     }
     ///     tx.push("credit");
     ///     Ok(())
@@ -403,8 +407,8 @@ impl<'s, T, F: FnOnce(T, Outcome)> ScopeGuard<T, F, WithOutcome<'s>> {
     /// assert_eq!(seen, Some((vec!["debit"], Outcome::Error)));
     /// ```
     #[inline]
-    pub fn scoped_with_outcome(scope: &'s Scope, when: When, value: T, f: F) -> Self {
-        ScopeGuard::with(value, f, WithOutcome(Trigger::scoped(scope, when)))
+    pub fn watching_with_outcome(watch: &'s ErrorWatch, when: When, value: T, f: F) -> Self {
+        ScopeGuard::with(value, f, WithOutcome(Trigger::watching(watch, when)))
     }
 }
 
@@ -695,14 +699,14 @@ impl fmt::Debug for OnUnwind {
 }
 
 /// The [`Strategy`] of [`guard_on_error`], [`guard_on_failure`] and
-/// [`ScopeGuard::scoped`]: the closure (`FnOnce(T)`) runs on the outcomes a
-/// [`When`] names, judged with a [`Scope`] exactly as a
+/// [`ScopeGuard::watching`]: the closure (`FnOnce(T)`) runs on the outcomes a
+/// [`When`] names, judged with an [`ErrorWatch`] exactly as a
 /// [`Guard`](crate::Guard) judges them.
 ///
 /// ```
-/// let scope = exitstack::Scope::new();
+/// let watch = exitstack::ErrorWatch::new();
 /// let guard: exitstack::ScopeGuard<_, _, exitstack::Conditional<'_>> =
-///     exitstack::guard_on_error(&scope, 1, |_| unreachable!("no error"));
+///     exitstack::guard_on_error(&watch, 1, |_| unreachable!("no error"));
 /// # drop(guard);
 /// ```
 #[derive(Clone, Copy)]
@@ -737,7 +741,7 @@ impl fmt::Debug for Conditional<'_> {
 }
 
 /// The [`Strategy`] of [`guard_with_outcome`] and
-/// [`ScopeGuard::scoped_with_outcome`]: the closure (`FnOnce(T, Outcome)`)
+/// [`ScopeGuard::watching_with_outcome`]: the closure (`FnOnce(T, Outcome)`)
 /// runs on the outcomes a [`When`] names and receives the outcome with the
 /// value.
 ///
