@@ -871,3 +871,38 @@ fn send_async_stack_and_exit_stack_convert_into_async_exit_stack_keeping_keys() 
     block_on(local.aclose()).unwrap();
     assert_eq!(ran.load(Ordering::Relaxed), 2);
 }
+
+/// The two conversions out of a `SendExitStack` into an async stack: into
+/// `SendAsyncExitStack` (which stays `Send`: closed on another thread) and
+/// into `AsyncExitStack`. Keys and order survive both.
+#[test]
+fn send_exit_stack_converts_into_both_async_stacks_keeping_keys_and_order() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let push = |entry: &'static str| {
+        let log = Arc::clone(&log);
+        move || log.lock().unwrap().push(entry)
+    };
+
+    let sync = SendExitStack::new();
+    sync.callback(push("first registered"));
+    let key = sync.callback(push("cancelled"));
+    sync.callback(push("last registered"));
+    let mut send_async: SendAsyncExitStack<'static> = sync.into();
+    send_async.cancel(&key).unwrap();
+    std::thread::spawn(move || block_on(send_async.aclose()).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["last registered", "first registered"]
+    );
+
+    log.lock().unwrap().clear();
+    let sync = SendExitStack::new();
+    let key = sync.callback(push("cancelled"));
+    sync.callback(push("ran"));
+    let mut local: AsyncExitStack<'static> = sync.into();
+    local.cancel(&key).unwrap();
+    block_on(local.aclose()).unwrap();
+    assert_eq!(*log.lock().unwrap(), ["ran"]);
+}
