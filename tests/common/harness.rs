@@ -89,53 +89,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     panic!("still pending after a million polls: nothing here should wait");
 }
 
-/// The methods every stack type has under the same name.
-macro_rules! shared_ops {
-    ($Stack:ident) => {
-        fn callback(&self, f: impl FnOnce() + Send + 'a) -> EntryKey {
-            $Stack::callback(self, f)
-        }
-        fn push(&self, f: impl FnOnce(Outcome) + Send + 'a) -> EntryKey {
-            $Stack::push(self, f)
-        }
-        fn try_callback<E: Into<BoxError>>(
-            &self,
-            f: impl FnOnce() -> Result<(), E> + Send + 'a,
-        ) -> EntryKey {
-            $Stack::try_callback(self, f)
-        }
-        fn try_push<E: Into<BoxError>>(
-            &self,
-            f: impl FnOnce(Outcome) -> Result<(), E> + Send + 'a,
-        ) -> EntryKey {
-            $Stack::try_push(self, f)
-        }
-        fn enter_context<T: Send + 'a>(&self, value: T) -> &mut T {
-            $Stack::enter_context(self, value)
-        }
-        fn enter_exit_context<C: ExitContext + Send + 'a>(&self, context: C) -> &mut C {
-            $Stack::enter_exit_context(self, context)
-        }
-        fn cancel(&self, key: &EntryKey) -> Result<(), CancelError> {
-            $Stack::cancel(self, key)
-        }
-        fn cancel_all(&mut self) {
-            $Stack::cancel_all(self);
-        }
-        fn pop_all(&mut self) -> Self {
-            $Stack::pop_all(self)
-        }
-        fn len(&self) -> usize {
-            $Stack::len(self)
-        }
-        fn is_empty(&self) -> bool {
-            $Stack::is_empty(self)
-        }
-    };
-}
-
-macro_rules! sync_stack {
-    ($Stack:ident) => {
+/// Implements both traits for one stack type. The four types differ only in
+/// how a scope and a close are driven (`sync`: called; `async`: awaited by
+/// [`block_on`]); every other method has one name on all of them. (One
+/// generic impl per kind, over the `Threading` marker, cannot be written:
+/// the suite's `Send` closures are not provably `EntryFor<M>` for every
+/// `M`.)
+macro_rules! stack_impl {
+    ($Stack:ident, $kind:ident) => {
         impl AnyStack for $Stack<'static> {
             const NAME: &'static str = stringify!($Stack);
             type Stack<'a> = $Stack<'a>;
@@ -147,57 +108,72 @@ macro_rules! sync_stack {
             fn scope<'a, T, E>(
                 body: impl FnOnce(&mut $Stack<'a>) -> Result<T, E>,
             ) -> Result<T, ScopeError<E>> {
-                $Stack::scope(body)
+                stack_impl!(@drive $kind, $Stack::scope(stack_impl!(@body $kind, body)))
             }
         }
 
         impl<'a> StackOps<'a> for $Stack<'a> {
-            shared_ops!($Stack);
-
+            fn callback(&self, f: impl FnOnce() + Send + 'a) -> EntryKey {
+                $Stack::callback(self, f)
+            }
+            fn push(&self, f: impl FnOnce(Outcome) + Send + 'a) -> EntryKey {
+                $Stack::push(self, f)
+            }
+            fn try_callback<E: Into<BoxError>>(
+                &self,
+                f: impl FnOnce() -> Result<(), E> + Send + 'a,
+            ) -> EntryKey {
+                $Stack::try_callback(self, f)
+            }
+            fn try_push<E: Into<BoxError>>(
+                &self,
+                f: impl FnOnce(Outcome) -> Result<(), E> + Send + 'a,
+            ) -> EntryKey {
+                $Stack::try_push(self, f)
+            }
+            fn enter_context<T: Send + 'a>(&self, value: T) -> &mut T {
+                $Stack::enter_context(self, value)
+            }
+            fn enter_exit_context<C: ExitContext + Send + 'a>(&self, context: C) -> &mut C {
+                $Stack::enter_exit_context(self, context)
+            }
+            fn cancel(&self, key: &EntryKey) -> Result<(), CancelError> {
+                $Stack::cancel(self, key)
+            }
+            fn cancel_all(&mut self) {
+                $Stack::cancel_all(self);
+            }
+            fn pop_all(&mut self) -> Self {
+                $Stack::pop_all(self)
+            }
+            fn len(&self) -> usize {
+                $Stack::len(self)
+            }
+            fn is_empty(&self) -> bool {
+                $Stack::is_empty(self)
+            }
             fn close(&mut self) -> Result<(), CleanupError> {
-                $Stack::close(self)
+                stack_impl!(@drive $kind, stack_impl!(@close $kind, self))
             }
             fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-                $Stack::close_with(self, outcome)
+                stack_impl!(@drive $kind, stack_impl!(@close_with $kind, self, outcome))
             }
         }
     };
+    (@drive sync, $e:expr) => { $e };
+    (@drive async, $e:expr) => { block_on($e) };
+    (@body sync, $body:ident) => { $body };
+    (@body async, $body:ident) => { async move |stack| $body(stack) };
+    (@close sync, $s:ident) => { $s.close() };
+    (@close async, $s:ident) => { $s.aclose() };
+    (@close_with sync, $s:ident, $o:ident) => { $s.close_with($o) };
+    (@close_with async, $s:ident, $o:ident) => { $s.aclose_with($o) };
 }
 
-macro_rules! async_stack {
-    ($Stack:ident) => {
-        impl AnyStack for $Stack<'static> {
-            const NAME: &'static str = stringify!($Stack);
-            type Stack<'a> = $Stack<'a>;
-
-            fn new<'a>() -> $Stack<'a> {
-                $Stack::new()
-            }
-
-            fn scope<'a, T, E>(
-                body: impl FnOnce(&mut $Stack<'a>) -> Result<T, E>,
-            ) -> Result<T, ScopeError<E>> {
-                block_on($Stack::scope(async move |stack| body(stack)))
-            }
-        }
-
-        impl<'a> StackOps<'a> for $Stack<'a> {
-            shared_ops!($Stack);
-
-            fn close(&mut self) -> Result<(), CleanupError> {
-                block_on(self.aclose())
-            }
-            fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-                block_on(self.aclose_with(outcome))
-            }
-        }
-    };
-}
-
-sync_stack!(ExitStack);
-sync_stack!(SendExitStack);
-async_stack!(AsyncExitStack);
-async_stack!(SendAsyncExitStack);
+stack_impl!(ExitStack, sync);
+stack_impl!(SendExitStack, sync);
+stack_impl!(AsyncExitStack, async);
+stack_impl!(SendAsyncExitStack, async);
 
 /// Instantiates each generic test `fn name<S: AnyStack>()` of the file for
 /// every stack type, as `#[test]`s named `exit_stack::name`,
