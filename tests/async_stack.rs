@@ -374,3 +374,47 @@ fn dropped_without_aclose_runs_sync_entries_and_warns_about_async_ones() {
     let warned = stderr.contains("exitstack: an async cleanup did not run");
     assert_eq!(warned, cfg!(debug_assertions), "{stderr}");
 }
+
+/// A scope future dropped while its body waits (a timeout, a `select!`
+/// that picked another branch) is a failure: its synchronous entries see
+/// `Error`, never `Success`, and its async entries are dropped unrun.
+/// (Found by review: a commit-on-success committed unfinished work.)
+#[test]
+fn async_scope_cancelled_in_its_body_is_a_failure_for_its_entries() {
+    use common::{PendingOnce, poll_once};
+    let seen = std::sync::Mutex::new(Vec::new());
+    let async_ran = std::sync::atomic::AtomicBool::new(false);
+    {
+        let mut scope = std::pin::pin!(AsyncExitStack::scope(async |stack| {
+            stack.push(|outcome| seen.lock().unwrap().push(outcome));
+            stack.push_async_callback(async || {
+                async_ran.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            PendingOnce(false).await;
+            Ok::<(), String>(())
+        }));
+        assert!(poll_once(scope.as_mut()).is_pending());
+        // Dropped here, with the body waiting.
+    }
+    assert_eq!(*seen.lock().unwrap(), [Outcome::Error]);
+    assert!(!async_ran.load(std::sync::atomic::Ordering::Relaxed));
+
+    // The same scope, not cancelled, is a success.
+    seen.lock().unwrap().clear();
+    let result = spin_block_on(AsyncExitStack::scope(async |stack| {
+        stack.push(|outcome| seen.lock().unwrap().push(outcome));
+        PendingOnce(false).await;
+        Ok::<(), String>(())
+    }));
+    assert!(result.is_ok());
+    assert_eq!(*seen.lock().unwrap(), [Outcome::Success]);
+}
+
+fn spin_block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = common::poll_once(future.as_mut()) {
+            return output;
+        }
+    }
+}

@@ -445,6 +445,24 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     }
 }
 
+/// The stack of an async `scope`, owned by the scope's future: if the
+/// future is dropped while the body runs (cancelled), the stack is dropped
+/// as a failure, [`Outcome::Error`] — the body neither returned `Ok` nor
+/// finished — instead of the `Success` a plain drop would report.
+struct BodyRunning<'a, M: Threading> {
+    stack: AsyncStack<'a, M>,
+    running: bool,
+}
+
+impl<M: Threading> Drop for BodyRunning<'_, M> {
+    fn drop(&mut self) {
+        if self.running {
+            let progress = Progress::resume(self.stack.carried.take(), Outcome::Error);
+            progress.finish_dropped(&mut self.stack.inner.raw);
+        }
+    }
+}
+
 impl<M: Threading> Drop for AsyncStack<'_, M> {
     /// Runs the synchronous entries (the asynchronous ones are
     /// dropped unrun); after an interrupted `aclose`, with the
@@ -677,7 +695,19 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     /// # Panics
     ///
     /// With the body's panic, after the cleanups ran; if only
-    /// cleanups panicked, with the first of those.
+    /// cleanups panicked, with the first of those. A panic wins over
+    /// errors: when one resumes, the errors are dropped.
+    ///
+    /// # Cancelled
+    ///
+    /// If the future is dropped before the body finished (a timeout, a
+    /// `select!` that picked another branch), the scope failed: its
+    /// synchronous entries run at once seeing [`Outcome::Error`] (or
+    /// `Panic`, if a panic is unwinding) — never `Success`, so a commit
+    /// on success does not commit work that never finished — and its
+    /// asynchronous entries are dropped unrun, as on any drop (a
+    /// destructor cannot await). Dropped during the cleanups, the
+    /// entries left see the outcome the scope had reached.
     ///
     /// # In a spawned task
     ///
@@ -709,11 +739,18 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     where
         F: AsyncFnOnce(&mut Self) -> Result<T, E>,
     {
-        let mut stack = Self::new();
+        // Until the body finished, a drop of this future (a timeout, a
+        // `select!` that lost) is a failure: the entries see `Error`.
+        let mut guard = BodyRunning {
+            stack: Self::new(),
+            running: true,
+        };
         let result = {
-            let future = pin!(body(&mut stack));
+            let future = pin!(body(&mut guard.stack));
             CatchUnwind(future).await
         };
+        guard.running = false;
+        let stack = &mut guard.stack;
         let outcome = crate::ending::outcome(result.is_err(), matches!(result, Ok(Err(_))));
         let progress = M::wrap(
             run_all(&stack.inner.raw, &mut stack.carried, outcome),

@@ -20,8 +20,9 @@ pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 ///
 /// Each error keeps its own type and `source()` chain: iterate them, or
 /// [`downcast_ref`](CleanupError::downcast_ref) to reach one as itself. As an
-/// [`Error`], a `CleanupError` displays a summary and reports the first error
-/// as its `source()`.
+/// [`Error`], a `CleanupError` displays every error's message, so that a
+/// report (`anyhow`'s `{:#}`, a log line) shows them all; it has no
+/// `source()` of its own, since it has several.
 ///
 /// ```
 /// use exitstack::ExitStack;
@@ -33,7 +34,7 @@ pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 /// let err = stack.close().unwrap_err();
 ///
 /// assert_eq!(err.len(), 2);
-/// assert_eq!(err.to_string(), "2 cleanups failed; the first: unlock failed");
+/// assert_eq!(err.to_string(), "2 cleanups failed: unlock failed; flush failed");
 /// let messages: Vec<String> = err.iter().map(|e| e.to_string()).collect();
 /// assert_eq!(messages, ["unlock failed", "flush failed"]);
 /// assert_eq!(err.downcast_ref::<io::Error>().unwrap().kind(), io::ErrorKind::Other);
@@ -113,16 +114,20 @@ impl fmt::Display for CleanupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.errors.len() {
             1 => write!(f, "cleanup failed: {}", self.errors[0]),
-            n => write!(f, "{n} cleanups failed; the first: {}", self.errors[0]),
+            n => {
+                write!(f, "{n} cleanups failed: {}", self.errors[0])?;
+                for error in &self.errors[1..] {
+                    write!(f, "; {error}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
 
-impl Error for CleanupError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&*self.errors[0])
-    }
-}
+/// No `source()`: the messages of all the errors are in the `Display`; each
+/// error's own chain is reached through [`iter`](CleanupError::iter).
+impl Error for CleanupError {}
 
 #[cfg(feature = "std")]
 impl From<CleanupError> for std::io::Error {
@@ -169,7 +174,9 @@ impl From<ScopeError<CleanupError>> for CleanupError {
 ///
 /// The body's error is primary: it is never replaced by a cleanup's, and the
 /// cleanup errors are never lost — when the body failed they are kept
-/// beside its error, in `cleanup`.
+/// beside its error, in `cleanup`. (A panic is not an error: if the body or
+/// a cleanup panics, the first panic resumes after every cleanup ran, and
+/// the errors are dropped — see the `# Panics` of `scope`.)
 ///
 /// ```
 /// use exitstack::{ExitStack, ScopeError};
@@ -191,14 +198,19 @@ impl From<ScopeError<CleanupError>> for CleanupError {
 /// # With `?`
 ///
 /// It is an [`Error`] whenever `E` is `Debug + Display`, so `?` converts it
-/// into `Box<dyn Error + Send + Sync>`, `anyhow::Error` or `eyre::Report`
-/// (whose reports then show the body's error first and the cleanup errors
-/// after it), and into `io::Error` too: a failed body's `io::Error` is
-/// returned as it is when no cleanup failed, and otherwise keeps its
-/// [`kind`](std::io::Error::kind) with this `ScopeError` inside. For an error
-/// enum of your own, add a variant that holds it (`Scope(Box<ScopeError<MyError>>)`
-/// with a `From` impl), or flatten it with [`into_error`](ScopeError::into_error)
-/// if `E: From<CleanupError>`.
+/// into `Box<dyn Error + Send + Sync>`, `anyhow::Error` or `eyre::Report`.
+/// It displays the body's error (formatted with `{:#}`, so an
+/// `anyhow::Error` shows its whole chain of context) followed by every
+/// cleanup error, and has no `source()`: `E` need not be an [`Error`], so
+/// the body's own chain is reached through [`body`](ScopeError::body) — or
+/// match the `ScopeError` before converting it.
+///
+/// `?` converts it into an `io::Error` too: a failed body's `io::Error` is
+/// returned as it is when no cleanup failed; when one did, the result keeps
+/// the body's [`kind`](std::io::Error::kind) and holds this `ScopeError`
+/// (so `raw_os_error()` and `get_ref()` of the body's error are then reached
+/// through [`body`](ScopeError::body), after a `downcast_ref` of
+/// `get_ref()`).
 ///
 /// ```
 /// use exitstack::ExitStack;
@@ -211,6 +223,54 @@ impl From<ScopeError<CleanupError>> for CleanupError {
 ///     Ok(value)
 /// }
 /// assert_eq!(save().unwrap(), 7);
+/// ```
+///
+/// For an error enum of your own, add a variant that holds it:
+///
+/// ```
+/// use exitstack::{ExitStack, ScopeError};
+///
+/// #[derive(Debug)]
+/// enum AppError {
+///     NotFound(String),
+///     Scope(Box<ScopeError<AppError>>),
+/// }
+///
+/// impl From<ScopeError<AppError>> for AppError {
+///     fn from(error: ScopeError<AppError>) -> Self {
+///         match error {
+///             // Nothing to add: the body's own error, unwrapped.
+///             ScopeError::Body { error, cleanup: None } => error,
+///             error => AppError::Scope(Box::new(error)),
+///         }
+///     }
+/// }
+///
+/// fn load(name: &str) -> Result<(), AppError> {
+///     ExitStack::scope(|stack| {
+///         stack.try_callback(|| Err("unlock failed"));
+///         Err(AppError::NotFound(name.to_owned()))
+///     })?;
+///     Ok(())
+/// }
+///
+/// let AppError::Scope(scope) = load("config").unwrap_err() else { panic!() };
+/// assert!(matches!(scope.body(), Some(AppError::NotFound(name)) if name == "config"));
+/// assert_eq!(scope.cleanup().unwrap().len(), 1);
+/// ```
+///
+/// # A body that cannot fail
+///
+/// The body's error type is inferred from what it returns; a body that
+/// never returns `Err` names one, e.g. [`Infallible`](core::convert::Infallible):
+///
+/// ```
+/// use std::convert::Infallible;
+/// let sum = exitstack::ExitStack::scope(|stack| {
+///     stack.callback(|| ());
+///     Ok::<_, Infallible>(1 + 1)
+/// });
+/// assert_eq!(sum.unwrap(), 2);
 /// ```
 #[derive(Debug)]
 pub enum ScopeError<E> {
@@ -276,32 +336,6 @@ impl<E> ScopeError<E> {
             ScopeError::Cleanup(cleanup) => (None, Some(cleanup)),
         }
     }
-
-    /// One `E`: the body's error if it failed (the cleanup errors beside it
-    /// are dropped), else the cleanup errors converted into `E`.
-    ///
-    /// ```
-    /// use exitstack::{ExitStack, ScopeError};
-    ///
-    /// fn write() -> std::io::Result<()> {
-    ///     ExitStack::scope(|stack| {
-    ///         stack.try_callback(|| Err("unlock failed"));
-    ///         Ok(())
-    ///     })
-    ///     .map_err(ScopeError::into_error)
-    /// }
-    /// assert!(write().unwrap_err().to_string().contains("unlock failed"));
-    /// ```
-    #[must_use]
-    pub fn into_error(self) -> E
-    where
-        E: From<CleanupError>,
-    {
-        match self {
-            ScopeError::Body { error, .. } => error,
-            ScopeError::Cleanup(cleanup) => E::from(cleanup),
-        }
-    }
 }
 
 impl<E: fmt::Display> fmt::Display for ScopeError<E> {
@@ -310,27 +344,20 @@ impl<E: fmt::Display> fmt::Display for ScopeError<E> {
             ScopeError::Body {
                 error,
                 cleanup: None,
-            } => write!(f, "{error}"),
+            } => write!(f, "{error:#}"),
             ScopeError::Body {
                 error,
                 cleanup: Some(cleanup),
-            } => write!(f, "{error} (and {cleanup})"),
+            } => write!(f, "{error:#} (and {cleanup})"),
             ScopeError::Cleanup(cleanup) => write!(f, "{cleanup}"),
         }
     }
 }
 
-/// The source is the [`CleanupError`], when there is one: a report walks
-/// from the body's message to every cleanup error. The body's error's own
-/// `source()` chain is reached through [`body`](ScopeError::body) (`E` need
-/// not be an [`Error`], so that `Box<dyn Error>` and `anyhow::Error` bodies
-/// work).
-impl<E: fmt::Debug + fmt::Display> Error for ScopeError<E> {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.cleanup()
-            .map(|cleanup| cleanup as &(dyn Error + 'static))
-    }
-}
+/// No `source()`: the `Display` already shows the body's error and every
+/// cleanup error, and `E` need not be an [`Error`] (so that
+/// `Box<dyn Error>` and `anyhow::Error` bodies convert with `?`).
+impl<E: fmt::Debug + fmt::Display> Error for ScopeError<E> {}
 
 #[cfg(feature = "std")]
 impl From<ScopeError<std::io::Error>> for std::io::Error {

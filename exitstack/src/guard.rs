@@ -362,11 +362,18 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
     ///
     /// # Panics
     ///
-    /// If `when` is [`When::Error`], in every build: without an [`ErrorWatch`] no
-    /// error is ever observed, so the cleanup could never run.
+    /// If `when` is [`When::Error`] or [`When::Failure`], in every build:
+    /// without an [`ErrorWatch`] no error is ever observed, so an on-error
+    /// cleanup could never run and an on-failure one would silently be an
+    /// on-panic one. Write [`When::Panic`] for that, or use
+    /// [`Guard::watching`].
     ///
     /// ```should_panic
     /// let _never = exitstack::Guard::new(exitstack::When::Error, |_| ()); // panics: use Guard::watching
+    /// ```
+    ///
+    /// ```should_panic
+    /// let _half = exitstack::Guard::new(exitstack::When::Failure, |_| ()); // panics too
     /// ```
     ///
     /// ```
@@ -382,8 +389,9 @@ impl<F: FnOnce(Outcome)> Guard<'static, F> {
     pub fn new(when: When, f: F) -> Self {
         // A constant `when` folds this away.
         assert!(
-            when != When::Error,
-            "Guard::new(When::Error, ..) can never run: use Guard::watching with an ErrorWatch"
+            !matches!(when, When::Error | When::Failure),
+            "Guard::new(When::{when:?}, ..) cannot see an `Err` return: use Guard::watching with \
+             an ErrorWatch (or When::Panic for panics only)"
         );
         Guard {
             f: ManuallyDrop::new(f),
