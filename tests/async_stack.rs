@@ -382,13 +382,13 @@ fn dropped_without_aclose_runs_sync_entries_and_warns_about_async_ones() {
 #[test]
 fn async_scope_cancelled_in_its_body_is_a_failure_for_its_entries() {
     use common::{PendingOnce, poll_once};
-    let seen = std::sync::Mutex::new(Vec::new());
+    let seen = Mutex::new(Vec::new());
     let async_ran = std::sync::atomic::AtomicBool::new(false);
     {
         let mut scope = std::pin::pin!(AsyncExitStack::scope(async |stack| {
             stack.push(|outcome| seen.lock().unwrap().push(outcome));
             stack.push_async_callback(async || {
-                async_ran.store(true, std::sync::atomic::Ordering::Relaxed);
+                async_ran.store(true, Ordering::Relaxed);
             });
             PendingOnce(false).await;
             Ok::<(), String>(())
@@ -397,7 +397,7 @@ fn async_scope_cancelled_in_its_body_is_a_failure_for_its_entries() {
         // Dropped here, with the body waiting.
     }
     assert_eq!(*seen.lock().unwrap(), [Outcome::Error]);
-    assert!(!async_ran.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(!async_ran.load(Ordering::Relaxed));
 
     // The same scope, not cancelled, is a success.
     seen.lock().unwrap().clear();
