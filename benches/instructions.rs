@@ -5,12 +5,21 @@
 //! form in instructions (unlike time, it does not depend on what else the
 //! machine is doing).
 //!
-//! `cargo bench --bench instructions` runs every form once, as a smoke test.
+//! The stack forms (`stack_*`, `vec_*`, `async_*`, `scale_*`) register and
+//! run `n` cleanups per call; the script divides by the number of cleanups.
+//! Their calls are fewer (`calls_for`), so that every form runs about as many
+//! cleanups; the empty run subtracted is one of the same number of calls.
+//!
+//! `cargo bench --bench instructions` runs every form once, as a smoke test;
+//! `instructions FORM [CALLS]` runs one form `CALLS` times (the script's way).
 
 use std::cell::Cell;
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
-use exitstack::{cleanup, defer};
+use exitstack::{AsyncExitStack, ExitStack, cleanup, defer};
 
 const CALLS: u64 = 100_000;
 
@@ -125,6 +134,152 @@ fn form_errdefer_scope(counter: &Cell<u64>, fail: bool) -> Result<(), ()> {
 #[inline(never)]
 fn form_empty(_: &Cell<u64>) {}
 
+/// The typed baseline of the stacks: one guard type holding one closure type,
+/// in a `Vec::new()`, popped in reverse (LIFO) — what a user writes for a
+/// dynamic number of cleanups of one kind.
+struct Guard<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Drop for Guard<F> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+#[inline(never)]
+fn stack_exitstack(counter: &Cell<u64>, n: usize) {
+    let stack = ExitStack::new();
+    for _ in 0..n {
+        let counter = black_box(counter);
+        stack.callback(move || bump(counter));
+    }
+}
+
+#[inline(never)]
+fn stack_vec_guards(counter: &Cell<u64>, n: usize) {
+    let mut guards = Vec::new();
+    for _ in 0..n {
+        let counter = black_box(counter);
+        guards.push(Guard(Some(move || bump(counter))));
+    }
+    while let Some(guard) = guards.pop() {
+        drop(guard);
+    }
+}
+
+#[inline(never)]
+fn stack_vec_box_dyn(counter: &Cell<u64>, n: usize) {
+    let mut cleanups: Vec<Box<dyn FnOnce() + '_>> = Vec::new();
+    for _ in 0..n {
+        let counter = black_box(counter);
+        cleanups.push(Box::new(move || bump(counter)));
+    }
+    while let Some(cleanup) = cleanups.pop() {
+        cleanup();
+    }
+}
+
+/// `pop_all` of a stack of `n`, then the moved stack closed.
+#[inline(never)]
+fn stack_pop_all(counter: &Cell<u64>, n: usize) {
+    let mut stack = ExitStack::new();
+    for _ in 0..n {
+        let counter = black_box(counter);
+        stack.callback(move || bump(counter));
+    }
+    let moved = black_box(stack.pop_all());
+    drop(moved);
+}
+
+/// Registration and `cancel` of every other entry, then the drain.
+#[inline(never)]
+fn stack_cancel(counter: &Cell<u64>, n: usize) {
+    let stack = ExitStack::new();
+    for i in 0..n {
+        let counter = black_box(counter);
+        let key = stack.callback(move || bump(counter));
+        if i % 2 == 1 {
+            stack.cancel(&key).unwrap();
+            bump(counter);
+        }
+    }
+}
+
+/// 1,000 stacks alive at once, `n / 1000` entries each, dropped together.
+#[inline(never)]
+fn scale_many_stacks(counter: &Cell<u64>, n: usize) {
+    let stacks: Vec<ExitStack<'_>> = (0..1000).map(|_| ExitStack::new()).collect();
+    for i in 0..n {
+        let counter = black_box(counter);
+        stacks[i % 1000].callback(move || bump(counter));
+    }
+    drop(black_box(stacks));
+}
+
+/// Polls a future to completion with a no-op waker (the small async
+/// callbacks below never wait).
+#[inline]
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+#[inline(never)]
+fn async_exitstack(counter: &Cell<u64>, n: usize) {
+    block_on(async {
+        let mut stack = AsyncExitStack::new();
+        for _ in 0..n {
+            let counter = black_box(counter);
+            stack.push_async_callback(async move || bump(counter));
+        }
+        stack.aclose().await.unwrap();
+    });
+}
+
+#[inline(never)]
+fn async_vec_pin_box(counter: &Cell<u64>, n: usize) {
+    block_on(async {
+        let mut cleanups: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = Vec::new();
+        for _ in 0..n {
+            let counter = black_box(counter);
+            cleanups.push(Box::pin(async move { bump(counter) }));
+        }
+        while let Some(cleanup) = cleanups.pop() {
+            cleanup.await;
+        }
+    });
+}
+
+/// The stack forms: a function of `n` and the `n`s it is measured at.
+type StackForm = fn(&Cell<u64>, usize);
+
+const STACK_FORMS: &[(&str, StackForm, &[usize])] = &[
+    ("stack_exitstack", stack_exitstack, &[1, 8, 1000, 100_000]),
+    ("stack_vec_guards", stack_vec_guards, &[1, 8, 1000, 100_000]),
+    ("stack_vec_box_dyn", stack_vec_box_dyn, &[1, 8, 1000]),
+    ("stack_pop_all", stack_pop_all, &[1, 8, 1000]),
+    ("stack_cancel", stack_cancel, &[8, 1000, 100_000]),
+    (
+        "scale_many_stacks",
+        scale_many_stacks,
+        &[1000, 8000, 100_000],
+    ),
+    ("async_exitstack", async_exitstack, &[1, 8, 1000]),
+    ("async_vec_pin_box", async_vec_pin_box, &[1, 8, 1000]),
+];
+
+/// Calls of a stack form of `n` entries: about `CALLS` cleanups in all.
+fn calls_for(n: usize) -> u64 {
+    (CALLS / n as u64).max(10)
+}
+
 /// Calls one form; the `bool` makes the errdefer forms fail.
 type Form = fn(&Cell<u64>, bool);
 
@@ -161,12 +316,43 @@ const FORMS: &[(&str, Form)] = &[
 
 fn main() {
     let selected = std::env::args().nth(1);
+    let calls_arg = std::env::args()
+        .nth(2)
+        .map(|c| c.parse::<u64>().expect("CALLS"));
+    // `stack_exitstack/8`: a stack form and its `n`.
+    if let Some((name, n)) = selected.as_deref().and_then(|s| s.split_once('/')) {
+        let n: usize = n.parse().expect("n");
+        let &(_, form, _) = STACK_FORMS
+            .iter()
+            .find(|(f, _, _)| *f == name)
+            .expect("a stack form");
+        let counter = Cell::new(0);
+        let calls = calls_arg.unwrap_or_else(|| calls_for(n));
+        for _ in 0..calls {
+            form(black_box(&counter), black_box(n));
+        }
+        assert_eq!(counter.get(), calls * n as u64, "{name}/{n}");
+        return;
+    }
+    if selected.is_none() {
+        for &(name, form, ns) in STACK_FORMS {
+            for &n in ns {
+                let counter = Cell::new(0);
+                form(&counter, n);
+                assert_eq!(counter.get(), n as u64, "{name}/{n}");
+            }
+        }
+    }
     for &(name, form) in FORMS {
         if selected.as_deref().is_some_and(|s| s != name) {
             continue;
         }
         let counter = Cell::new(0);
-        let calls = if selected.is_some() { CALLS } else { 1 };
+        let calls = if selected.is_some() {
+            calls_arg.unwrap_or(CALLS)
+        } else {
+            1
+        };
         for i in 0..calls {
             form(black_box(&counter), black_box(i % 2 == 0));
         }

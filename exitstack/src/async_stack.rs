@@ -399,13 +399,11 @@ async fn run_all(
         let progress = run.progress.as_mut().expect("taken only at the end");
         let outcome = progress.outcome;
         if !entry.is_async() {
-            let mut errors = Vec::new();
             // SAFETY: `run_all` holds the stack exclusively: nothing is
             // registered between `take` and here.
-            match catch_unwind(AssertUnwindSafe(|| unsafe {
-                entry.run(outcome, &mut errors)
-            })) {
-                Ok(_) => errors.into_iter().for_each(|error| progress.failed(error)),
+            match catch_unwind(AssertUnwindSafe(|| unsafe { entry.run(outcome) })) {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => progress.failed(error),
                 Err(payload) => progress.panicked(payload),
             }
             continue;

@@ -3,7 +3,6 @@
 //! erased futures that asynchronous entries start.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
@@ -39,10 +38,11 @@ pub(crate) trait Run: Sized {
 }
 
 pub(super) struct VTable {
-    /// Moves the payload out of the slot and runs it. Returns whether it
-    /// failed, having pushed its error to the list (infallible entries
-    /// compile to a plain call that returns `false`).
-    pub(super) run: unsafe fn(NonNull<u8>, Outcome, &mut Vec<BoxError>) -> bool,
+    /// Moves the payload out of the slot and runs it. Returns its error:
+    /// two words in registers, so that an infallible entry compiles to a
+    /// plain call that returns `Ok` and the caller pushes an error to a
+    /// list only when there is one (out of line).
+    pub(super) run: unsafe fn(NonNull<u8>, Outcome) -> Result<(), BoxError>,
     /// Moves the payload out of the slot and discards it without running
     /// it (`Run::discard`: dropped, or for a context, cancelled).
     pub(super) drop: unsafe fn(NonNull<u8>),
@@ -83,30 +83,13 @@ impl<P: Run> Erased<P> {
     };
 }
 
-/// Runs a payload taken out of its slot; `true` if it failed.
-#[inline]
-fn run_payload<P: Run>(payload: P, outcome: Outcome, errors: &mut Vec<BoxError>) -> bool {
-    match payload.run(outcome) {
-        Ok(()) => false,
-        Err(error) => {
-            errors.push(error);
-            true
-        }
-    }
-}
-
 /// # Safety
 /// `data` holds a live `P` written by `RawStack::push`; it is moved out, so
 /// the slot must not be used again.
-unsafe fn run_inline<P: Run>(
-    data: NonNull<u8>,
-    outcome: Outcome,
-    errors: &mut Vec<BoxError>,
-) -> bool {
+unsafe fn run_inline<P: Run>(data: NonNull<u8>, outcome: Outcome) -> Result<(), BoxError> {
     // SAFETY: the caller guarantees a live, initialised `P` at `data`, which
     // `push` aligned for `P` (`FITS` checks the alignment).
-    let payload = unsafe { data.cast::<P>().read() };
-    run_payload(payload, outcome, errors)
+    unsafe { data.cast::<P>().read() }.run(outcome)
 }
 
 /// # Safety
@@ -119,15 +102,11 @@ unsafe fn drop_inline<P: Run>(data: NonNull<u8>) {
 /// # Safety
 /// `data` holds the pointer of a `Box<P>` leaked by `RawStack::push`; the box
 /// is taken back, so the slot must not be used again.
-unsafe fn run_boxed<P: Run>(
-    data: NonNull<u8>,
-    outcome: Outcome,
-    errors: &mut Vec<BoxError>,
-) -> bool {
+unsafe fn run_boxed<P: Run>(data: NonNull<u8>, outcome: Outcome) -> Result<(), BoxError> {
     // SAFETY: the caller guarantees the slot holds a pointer from
     // `Box::leak`, not yet reclaimed.
     let payload = unsafe { Box::from_raw(data.cast::<*mut P>().read()) };
-    run_payload(*payload, outcome, errors)
+    (*payload).run(outcome)
 }
 
 /// # Safety
@@ -149,7 +128,6 @@ use self::future::{start_boxed, start_inline};
 #[cfg(feature = "std")]
 mod future {
     use alloc::boxed::Box;
-    use alloc::vec::Vec;
     use core::future::Future;
     use core::pin::Pin;
     use core::ptr::NonNull;
@@ -250,15 +228,15 @@ mod future {
         }
 
         /// Runs a synchronous entry (or an asynchronous one that cannot be
-        /// awaited, which applies its dropped-stack policy). Returns whether
-        /// it failed (its error pushed to `errors`).
+        /// awaited, which applies its dropped-stack policy). Returns its
+        /// error, if it failed.
         ///
         /// # Safety
         /// No registration on the stack since it was taken.
-        pub(crate) unsafe fn run(self, outcome: Outcome, errors: &mut Vec<BoxError>) -> bool {
+        pub(crate) unsafe fn run(self, outcome: Outcome) -> Result<(), BoxError> {
             // SAFETY: the payload is live and used once; its slot was not
             // reused.
-            unsafe { (self.vtable.run)(self.data, outcome, errors) }
+            unsafe { (self.vtable.run)(self.data, outcome) }
         }
 
         /// Starts an asynchronous entry.
