@@ -314,11 +314,207 @@ const FORMS: &[(&str, Form)] = &[
     }),
 ];
 
+/// One timed form of the interleaved rounds: a name and a run of `n`
+/// cleanups.
+struct Timed {
+    name: &'static str,
+    n: usize,
+    run: fn(&Cell<u64>, usize),
+}
+
+fn guard_hand_written(counter: &Cell<u64>, n: usize) {
+    for _ in 0..n {
+        form_hand_written(black_box(counter));
+    }
+}
+
+fn guard_defer_macro(counter: &Cell<u64>, n: usize) {
+    for _ in 0..n {
+        form_defer_macro(black_box(counter));
+    }
+}
+
+fn guard_value_guard(counter: &Cell<u64>, n: usize) {
+    for _ in 0..n {
+        form_value_guard(black_box(counter));
+    }
+}
+
+const fn timed(name: &'static str, n: usize, run: fn(&Cell<u64>, usize)) -> Timed {
+    Timed { name, n, run }
+}
+
+const GUARDS: &str = "typed Vec of hand-written guards";
+const BOXED: &str = "Vec<Box<dyn FnOnce()>>";
+const PINNED: &str = "Vec<Pin<Box<dyn Future<Output = ()>>>>";
+
+/// The comparisons of BENCHMARKS.md: (form, baseline).
+const COMPARISONS: &[(Timed, Timed)] = &[
+    (
+        timed("ExitStack", 1, stack_exitstack),
+        timed(GUARDS, 1, stack_vec_guards),
+    ),
+    (
+        timed("ExitStack", 8, stack_exitstack),
+        timed(GUARDS, 8, stack_vec_guards),
+    ),
+    (
+        timed("ExitStack", 1000, stack_exitstack),
+        timed(GUARDS, 1000, stack_vec_guards),
+    ),
+    (
+        timed("ExitStack", 100_000, stack_exitstack),
+        timed(GUARDS, 100_000, stack_vec_guards),
+    ),
+    (
+        timed("ExitStack", 1, stack_exitstack),
+        timed(BOXED, 1, stack_vec_box_dyn),
+    ),
+    (
+        timed("ExitStack", 8, stack_exitstack),
+        timed(BOXED, 8, stack_vec_box_dyn),
+    ),
+    (
+        timed("ExitStack", 1000, stack_exitstack),
+        timed(BOXED, 1000, stack_vec_box_dyn),
+    ),
+    (
+        timed("AsyncExitStack", 8, async_exitstack),
+        timed(PINNED, 8, async_vec_pin_box),
+    ),
+    (
+        timed("AsyncExitStack", 1000, async_exitstack),
+        timed(PINNED, 1000, async_vec_pin_box),
+    ),
+    (
+        timed("defer!", 1000, guard_defer_macro),
+        timed("hand-written Drop guard", 1000, guard_hand_written),
+    ),
+    (
+        timed("exitstack::guard", 1000, guard_value_guard),
+        timed("hand-written Drop guard", 1000, guard_hand_written),
+    ),
+    (
+        timed(
+            "1,000 ExitStacks alive, 100 entries each",
+            100_000,
+            scale_many_stacks,
+        ),
+        timed("ExitStack", 100_000, stack_exitstack),
+    ),
+    (
+        timed(
+            "ExitStack, every other entry cancelled",
+            100_000,
+            stack_cancel,
+        ),
+        timed("ExitStack", 100_000, stack_exitstack),
+    ),
+    (
+        timed("ExitStack, pop_all, then dropped", 1000, stack_pop_all),
+        timed("ExitStack", 1000, stack_exitstack),
+    ),
+];
+
+/// Rounds of the interleaved comparison (the median is reported).
+const ROUNDS: usize = 21;
+
+/// Nanoseconds per cleanup of `form`, run `reps` times.
+fn time_per_cleanup(form: &Timed, reps: u64) -> f64 {
+    let counter = Cell::new(0);
+    let start = std::time::Instant::now();
+    for _ in 0..reps {
+        (form.run)(black_box(&counter), black_box(form.n));
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(counter.get(), reps * form.n as u64, "{}", form.name);
+    #[allow(clippy::cast_precision_loss, reason = "far below 2^52")]
+    let cleanups = (reps * form.n as u64) as f64;
+    elapsed.as_secs_f64() * 1e9 / cleanups
+}
+
+/// Repetitions that make one measurement of `form` last about 2 ms.
+fn calibrate(form: &Timed) -> u64 {
+    let mut reps = 1;
+    loop {
+        let start = std::time::Instant::now();
+        let counter = Cell::new(0);
+        for _ in 0..reps {
+            (form.run)(black_box(&counter), black_box(form.n));
+        }
+        if start.elapsed() >= std::time::Duration::from_millis(2) {
+            return reps;
+        }
+        reps *= 2;
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut values = values.to_vec();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// `ROUNDS` rounds; in each, every comparison measures its form and its
+/// baseline back to back (in alternating order), so that both see the same
+/// machine. A row reports the median of its per-round ratios, with the
+/// lowest and highest.
+fn rounds() {
+    let reps: Vec<(u64, u64)> = COMPARISONS
+        .iter()
+        .map(|(form, base)| (calibrate(form), calibrate(base)))
+        .collect();
+    let mut ratios = vec![Vec::new(); COMPARISONS.len()];
+    let mut times = vec![(Vec::new(), Vec::new()); COMPARISONS.len()];
+    for round in 0..ROUNDS {
+        for (i, (form, base)) in COMPARISONS.iter().enumerate() {
+            let (a, b) = if round % 2 == 0 {
+                let a = time_per_cleanup(form, reps[i].0);
+                (a, time_per_cleanup(base, reps[i].1))
+            } else {
+                let b = time_per_cleanup(base, reps[i].1);
+                (time_per_cleanup(form, reps[i].0), b)
+            };
+            ratios[i].push(b / a);
+            times[i].0.push(a);
+            times[i].1.push(b);
+        }
+    }
+    println!(
+        "| form | n | baseline | ns per cleanup, form / baseline (medians) \
+         | baseline ÷ form, median of {ROUNDS} rounds (min–max) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (i, (form, base)) in COMPARISONS.iter().enumerate() {
+        let low = ratios[i].iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios[i].iter().copied().fold(0.0, f64::max);
+        println!(
+            "| {} | {} | {} | {:.2} / {:.2} | {:.2}× ({:.2}–{:.2}) |",
+            form.name,
+            form.n,
+            base.name,
+            median(&times[i].0),
+            median(&times[i].1),
+            median(&ratios[i]),
+            low,
+            high,
+        );
+    }
+}
+
 fn main() {
-    let selected = std::env::args().nth(1);
-    let calls_arg = std::env::args()
-        .nth(2)
-        .map(|c| c.parse::<u64>().expect("CALLS"));
+    // `cargo bench` adds flags (`--bench`): only the other arguments count.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if args.first().is_some_and(|a| a == "rounds") {
+        rounds();
+        return;
+    }
+    let selected = args.first().cloned();
+    let calls_arg = args.get(1).map(|c| c.parse::<u64>().expect("CALLS"));
+
     // `stack_exitstack/8`: a stack form and its `n`.
     if let Some((name, n)) = selected.as_deref().and_then(|s| s.split_once('/')) {
         let n: usize = n.parse().expect("n");
