@@ -1,15 +1,22 @@
 //! The cost of one cleanup, measured side by side in one run: a hand-written
-//! `Drop` guard, `scopeguard`, this crate's guards and macros, `ExitStack`,
-//! and `Vec<Box<dyn FnOnce()>>`. `scripts/bench-table.py` turns the medians
-//! into the ratios in BENCHMARKS.md.
+//! `Drop` guard, `scopeguard`, this crate's guards and macros; `ExitStack`
+//! against a typed `Vec` of hand-written guards and `Vec<Box<dyn
+//! FnOnce()>>`; `AsyncExitStack` against `Vec<Pin<Box<dyn Future<Output =
+//! ()>>>>`; and the scale workloads (100,000 entries, 1,000 stacks alive at
+//! once). `scripts/bench-table.py` turns the medians into ratios. The
+//! interleaved rounds of BENCHMARKS.md are `benches/instructions.rs`'s
+//! `rounds` mode, on the same forms.
 //!
 //! Every cleanup does the same work: one increment of a black-boxed counter.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use exitstack::{ExitStack, cleanup, defer};
+use exitstack::{AsyncExitStack, ExitStack, cleanup, defer};
 
 /// The baseline: the guard a careful user writes by hand.
 struct HandWritten<'c>(&'c Cell<u64>);
@@ -102,31 +109,38 @@ fn in_scope(counter: &Cell<u64>) {
     let _guard = cleanup!(bump(counter));
 }
 
-/// The stack workloads: `n` small cleanups (capturing one to three words)
+/// The typed baseline of the stacks: one guard type holding one closure
+/// type, in a `Vec::new()`, popped in reverse (LIFO).
+struct Guard<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Drop for Guard<F> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+/// The stack workloads: `n` small cleanups (each captures one reference)
 /// registered, then run in LIFO order when the container is dropped.
 fn stacks(c: &mut Criterion) {
     let counter = black_box(Cell::new(0));
     let counter = &counter;
-    for n in [1_usize, 8, 1000] {
+    for n in [1_usize, 8, 1000, 100_000] {
         let mut group = c.benchmark_group(format!("stack_{n}"));
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(BenchmarkId::new("hand_written", n), |b| match n {
-            // One hand-written guard per cleanup, as a user would write them:
-            // locals for a fixed count, a `Vec` (popped, to keep LIFO) for
-            // a dynamic one.
-            1 => b.iter(|| {
-                let _guard = HandWritten(black_box(counter));
-            }),
-            8 => b.iter(|| {
-                let _guards = [(); 8].map(|()| HandWritten(black_box(counter)));
-            }),
-            _ => b.iter(|| {
-                let mut guards = Vec::with_capacity(n);
+        group.bench_function(BenchmarkId::new("vec_guards", n), |b| {
+            b.iter(|| {
+                let mut guards = Vec::new();
                 for _ in 0..n {
-                    guards.push(HandWritten(black_box(counter)));
+                    let counter = black_box(counter);
+                    guards.push(Guard(Some(move || bump(counter))));
                 }
-                while guards.pop().is_some() {}
-            }),
+                while let Some(guard) = guards.pop() {
+                    drop(guard);
+                }
+            });
         });
         group.bench_function(BenchmarkId::new("exitstack", n), |b| {
             b.iter(|| {
@@ -151,6 +165,74 @@ fn stacks(c: &mut Criterion) {
         });
         group.finish();
     }
+}
+
+/// 1,000 stacks alive at once, 100 entries each, registered round-robin:
+/// the cost per cleanup beside one stack of as many entries (`stack_100000`).
+fn many_stacks(c: &mut Criterion) {
+    let counter = black_box(Cell::new(0));
+    let counter = &counter;
+    let mut group = c.benchmark_group("many_stacks_1000x100");
+    group.throughput(Throughput::Elements(100_000));
+    group.bench_function("exitstack", |b| {
+        b.iter(|| {
+            let stacks: Vec<ExitStack<'_>> = (0..1000).map(|_| ExitStack::new()).collect();
+            for i in 0..100_000 {
+                let counter = black_box(counter);
+                stacks[i % 1000].callback(move || bump(counter));
+            }
+            drop(black_box(stacks));
+        });
+    });
+    group.finish();
+}
+
+/// Polls a future to completion with a no-op waker (the small async
+/// callbacks below never wait).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+/// 8 small async callbacks registered and awaited.
+fn async_stacks(c: &mut Criterion) {
+    let counter = black_box(Cell::new(0));
+    let counter = &counter;
+    let n = 8;
+    let mut group = c.benchmark_group("async_8");
+    group.throughput(Throughput::Elements(n));
+    group.bench_function("async_exitstack", |b| {
+        b.iter(|| {
+            block_on(async {
+                let mut stack = AsyncExitStack::new();
+                for _ in 0..n {
+                    let counter = black_box(counter);
+                    stack.push_async_callback(async move || bump(counter));
+                }
+                stack.aclose().await.unwrap();
+            });
+        });
+    });
+    group.bench_function("vec_pin_box_future", |b| {
+        b.iter(|| {
+            block_on(async {
+                let mut cleanups: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = Vec::new();
+                for _ in 0..n {
+                    let counter = black_box(counter);
+                    cleanups.push(Box::pin(async move { bump(counter) }));
+                }
+                while let Some(cleanup) = cleanups.pop() {
+                    cleanup.await;
+                }
+            });
+        });
+    });
+    group.finish();
 }
 
 /// Closures that capture more than 64 bytes: boxed by both stacks.
@@ -184,5 +266,5 @@ fn large(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, guards, stacks, large);
+criterion_group!(benches, guards, stacks, many_stacks, async_stacks, large);
 criterion_main!(benches);

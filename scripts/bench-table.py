@@ -40,15 +40,30 @@ def main():
         value = median_ns("guard", name)
         print(f"| `{name}` | {fmt(value)} | {ratio(value, base)} |")
 
-    print("\n### `ExitStack`: n small cleanups registered and run\n")
-    print("| n | hand-written guards | `ExitStack` | `Vec<Box<dyn FnOnce()>>` "
-          "| `ExitStack` ÷ hand-written | `Vec<Box>` ÷ `ExitStack` |")
+    print("\n### `ExitStack`: n small cleanups registered and run, per cleanup\n")
+    print("| n | typed Vec of hand-written guards | `ExitStack` | `Vec<Box<dyn FnOnce()>>` "
+          "| guards ÷ `ExitStack` | `Vec<Box>` ÷ `ExitStack` |")
     print("|---|---|---|---|---|---|")
-    for n in ["1", "8", "1000"]:
-        hand = median_ns(f"stack_{n}", "hand_written", n)
-        stack = median_ns(f"stack_{n}", "exitstack", n)
-        boxed = median_ns(f"stack_{n}", "vec_box_dyn", n)
-        print(f"| {n} | {fmt(hand)} | {fmt(stack)} | {fmt(boxed)} | {ratio(stack, hand)} | {ratio(boxed, stack)} |")
+    for n in ["1", "8", "1000", "100000"]:
+        per = lambda v: None if v is None else v / int(n)
+        guards = per(median_ns(f"stack_{n}", "vec_guards", n))
+        stack = per(median_ns(f"stack_{n}", "exitstack", n))
+        boxed = per(median_ns(f"stack_{n}", "vec_box_dyn", n))
+        print(f"| {n} | {fmt(guards)} | {fmt(stack)} | {fmt(boxed)} | {ratio(guards, stack)} | {ratio(boxed, stack)} |")
+
+    many = median_ns("many_stacks_1000x100", "exitstack")
+    one = median_ns("stack_100000", "exitstack", "100000")
+    print("\n### Scale: 100,000 entries, in one stack or in 1,000 stacks alive at once, per cleanup\n")
+    print("| one stack | 1,000 stacks | 1,000 stacks ÷ one |")
+    print("|---|---|---|")
+    print(f"| {fmt(None if one is None else one / 1e5)} | {fmt(None if many is None else many / 1e5)} | {ratio(many, one)} |")
+
+    stack = median_ns("async_8", "async_exitstack")
+    pinned = median_ns("async_8", "vec_pin_box_future")
+    print("\n### `AsyncExitStack`: 8 small async callbacks\n")
+    print("| `AsyncExitStack` | `Vec<Pin<Box<dyn Future<Output = ()>>>>` | `Vec<Pin<Box>>` ÷ `AsyncExitStack` |")
+    print("|---|---|---|")
+    print(f"| {fmt(stack)} | {fmt(pinned)} | {ratio(pinned, stack)} |")
 
     stack = median_ns("large_8", "exitstack")
     boxed = median_ns("large_8", "vec_box_dyn")

@@ -157,3 +157,92 @@ fn value_guards_never_allocate() {
     assert_eq!(count, 0);
     assert_eq!(sum.get(), 2 + 11 + 1000 + 1 + 8);
 }
+
+/// Polls a future to completion with a no-op waker; the futures below never
+/// wait, and `block_on` itself allocates nothing.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+/// Registers `n` async callbacks whose futures capture one reference (16
+/// bytes: the reference and the state), then `aclose`s: the allocations of
+/// the whole stack, registration and awaiting.
+fn register_and_aclose(n: usize) -> usize {
+    let seen = Cell::new(0_usize);
+    let count = allocations(|| {
+        block_on(async {
+            let mut stack = exitstack::AsyncExitStack::new();
+            for _ in 0..n {
+                let seen = &seen;
+                stack.push_async_callback(async move || seen.set(seen.get() + 1));
+            }
+            stack.aclose().await.unwrap();
+        });
+    });
+    assert_eq!(seen.get(), n, "every callback ran");
+    count
+}
+
+/// `aclose` awaits a small future (at most eight words, aligned to at most
+/// a word) in place, in its own state: no allocation per async cleanup.
+#[test]
+fn eight_small_async_callbacks_make_no_heap_allocation() {
+    assert_eq!(register_and_aclose(8), 0);
+}
+
+/// Beyond the inline slots, only the slot chunks allocate (as for the
+/// synchronous callbacks): far below one allocation per entry.
+#[test]
+fn a_thousand_small_async_callbacks_allocate_only_slot_chunks() {
+    assert_eq!(register_and_aclose(1000), register_and_run(1000));
+    assert_eq!(register_and_aclose(1000), 9);
+}
+
+/// Every kind of async entry with a small future awaits it in place.
+#[test]
+fn small_async_exits_and_fallible_callbacks_do_not_allocate() {
+    let seen = Cell::new(0);
+    let count = allocations(|| {
+        block_on(async {
+            let mut stack = exitstack::AsyncExitStack::new();
+            let seen = &seen;
+            stack.push_async_exit(async move |_| seen.set(seen.get() + 1));
+            stack.try_push_async_callback(async move || {
+                seen.set(seen.get() + 1);
+                Ok::<(), std::io::Error>(())
+            });
+            stack.try_push_async_exit(async move |_| {
+                seen.set(seen.get() + 1);
+                Ok::<(), std::io::Error>(())
+            });
+            stack.aclose().await.unwrap();
+        });
+    });
+    assert_eq!((count, seen.get()), (0, 3));
+}
+
+/// A future larger than the slot (here 80 bytes held across an `.await`) is
+/// boxed: one allocation for it.
+#[test]
+fn an_async_callback_future_larger_than_eight_words_is_boxed_once() {
+    let seen = Cell::new(0_u64);
+    let count = allocations(|| {
+        block_on(async {
+            let mut stack = exitstack::AsyncExitStack::new();
+            let seen = &seen;
+            stack.push_async_callback(async move || {
+                let big = black_box([1_u64; 10]);
+                std::future::ready(()).await;
+                seen.set(seen.get() + big[9]);
+            });
+            stack.aclose().await.unwrap();
+        });
+    });
+    assert_eq!((count, seen.get()), (1, 1));
+}

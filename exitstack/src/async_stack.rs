@@ -13,7 +13,7 @@ use core::marker::PhantomData;
 use crate::CancelError;
 use crate::Outcome;
 use crate::error::{BoxError, CleanupError};
-use crate::raw::{EntryKey, ErasedFuture, RawStack, Run};
+use crate::raw::{EntryKey, FutureSlot, RawStack, Run};
 use crate::threading::sealed::Token;
 use crate::threading::{EntryFor, Local, Sendable, Threading};
 use crate::unwind::{Payload, discard};
@@ -99,6 +99,40 @@ fn skipped_async_entry() {
     }
 }
 
+/// The future of an infallible asynchronous cleanup, its `()` as `Ok`: a
+/// wrapper, not an `async` block (which would hold the future twice, as a
+/// capture and as the future it awaits), so that small futures fit the
+/// `aclose` future's slot.
+struct Infallible<Fut>(Fut);
+
+impl<Fut: Future<Output = ()>> Future for Infallible<Fut> {
+    type Output = Result<(), BoxError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field, never moved out.
+        unsafe { self.map_unchecked_mut(|this| &mut this.0) }
+            .poll(cx)
+            .map(Ok)
+    }
+}
+
+/// The future of a fallible asynchronous cleanup, its error boxed; a
+/// wrapper, as [`Infallible`].
+struct Fallible<Fut>(Fut);
+
+impl<Fut: Future<Output = Result<(), E>>, E: Into<BoxError>> Future for Fallible<Fut> {
+    type Output = Result<(), BoxError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field, never moved out.
+        unsafe { self.map_unchecked_mut(|this| &mut this.0) }
+            .poll(cx)
+            .map(|result| result.map_err(Into::into))
+    }
+}
+
 /// `push_async_exit`: an asynchronous exit callback that sees the outcome
 /// (and `push_async_callback`, which ignores it).
 struct AsyncExit<F>(F);
@@ -111,12 +145,9 @@ impl<F: FnOnce(Outcome) -> Fut, Fut: Future<Output = ()>> Run for AsyncExit<F> {
         Ok(())
     }
 
-    fn start(self, outcome: Outcome) -> ErasedFuture {
-        let future = (self.0)(outcome);
-        ErasedFuture::new(async move {
-            future.await;
-            Ok(())
-        })
+    #[inline]
+    fn start(self, outcome: Outcome, slot: Pin<&mut FutureSlot>) {
+        slot.set(Infallible((self.0)(outcome)));
     }
 }
 
@@ -136,9 +167,9 @@ where
         Ok(())
     }
 
-    fn start(self, _: Outcome) -> ErasedFuture {
-        let future = (self.0)();
-        ErasedFuture::new(async move { future.await.map_err(Into::into) })
+    #[inline]
+    fn start(self, _: Outcome, slot: Pin<&mut FutureSlot>) {
+        slot.set(Fallible((self.0)()));
     }
 }
 
@@ -158,9 +189,9 @@ where
         Ok(())
     }
 
-    fn start(self, outcome: Outcome) -> ErasedFuture {
-        let future = (self.0)(outcome);
-        ErasedFuture::new(async move { future.await.map_err(Into::into) })
+    #[inline]
+    fn start(self, outcome: Outcome, slot: Pin<&mut FutureSlot>) {
+        slot.set(Fallible((self.0)(outcome)));
     }
 }
 
@@ -181,15 +212,12 @@ impl<C: AsyncExitContext> Run for AsyncContext<C> {
         Ok(())
     }
 
-    fn start(self, outcome: Outcome) -> ErasedFuture {
+    /// Not entered: nothing to await, the context is dropped here.
+    fn start(self, outcome: Outcome, slot: Pin<&mut FutureSlot>) {
         let AsyncContext { context, entered } = self;
-        ErasedFuture::new(async move {
-            if entered {
-                context.exit(outcome).await.map_err(Into::into)
-            } else {
-                Ok(())
-            }
-        })
+        if entered {
+            slot.set(Fallible(context.exit(outcome)));
+        }
     }
 }
 
@@ -356,21 +384,21 @@ fn discard_unwound(errors: Vec<BoxError>) {
 /// caught: the future may be dropped while a panic unwinds) and the
 /// progress is left to the stack. If the future is leaked, so is all this:
 /// nothing is freed, and the entries not reached stay registered.
-struct Running<'c> {
+struct Running<'c, 's> {
     carried: &'c mut Option<Box<Progress>>,
     progress: Option<Progress>,
-    current: Option<ErasedFuture>,
+    /// The future of the entry being awaited, in place when small.
+    current: Pin<&'s mut FutureSlot>,
 }
 
-impl Drop for Running<'_> {
+impl Drop for Running<'_, '_> {
     fn drop(&mut self) {
         let Some(mut progress) = self.progress.take() else {
             return;
         };
-        if let Some(future) = self.current.take() {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
-                progress.panicked(payload);
-            }
+        let current = self.current.as_mut();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || current.clear())) {
+            progress.panicked(payload);
         }
         *self.carried = Some(Box::new(progress));
     }
@@ -383,42 +411,45 @@ impl Drop for Running<'_> {
 /// the stack before it starts, so if this future is dropped part-way, the
 /// entry in progress is dropped with it, the entries not reached stay
 /// registered (their keys retired: see `RawStack::take`), and the progress
-/// goes back to `carried`.
+/// goes back to `carried`. The future awaited is kept in a slot of this
+/// future (in place when small: no allocation).
 async fn run_all(
     raw: &RawStack<'_>,
     carried: &mut Option<Box<Progress>>,
     outcome: Outcome,
 ) -> Progress {
     let progress = Progress::resume(carried.take(), outcome);
+    let slot = pin!(FutureSlot::new());
     let mut run = Running {
         carried,
         progress: Some(progress),
-        current: None,
+        current: slot,
     };
     while let Some(entry) = raw.take() {
         let progress = run.progress.as_mut().expect("taken only at the end");
         let outcome = progress.outcome;
         if !entry.is_async() {
-            let mut errors = Vec::new();
             // SAFETY: `run_all` holds the stack exclusively: nothing is
             // registered between `take` and here.
-            match catch_unwind(AssertUnwindSafe(|| unsafe {
-                entry.run(outcome, &mut errors)
-            })) {
-                Ok(_) => errors.into_iter().for_each(|error| progress.failed(error)),
+            match catch_unwind(AssertUnwindSafe(|| unsafe { entry.run(outcome) })) {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => progress.failed(error),
                 Err(payload) => progress.panicked(payload),
             }
             continue;
         }
+        let current = run.current.as_mut();
         // SAFETY: as above; the entry is asynchronous.
-        match catch_unwind(AssertUnwindSafe(|| unsafe { entry.start(outcome) })) {
-            Ok(future) => run.current = Some(future),
-            Err(payload) => {
-                progress.panicked(payload);
-                continue;
-            }
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe {
+            entry.start(outcome, current);
+        })) {
+            progress.panicked(payload);
+            continue;
         }
-        let polled = CatchUnwind(run.current.as_mut().expect("just set")).await;
+        if !run.current.is_set() {
+            continue;
+        }
+        let polled = CatchUnwind(run.current.as_mut()).await;
         let progress = run.progress.as_mut().expect("taken only at the end");
         match polled {
             Ok(Ok(())) => {}
@@ -426,8 +457,8 @@ async fn run_all(
             Err(payload) => progress.panicked(payload),
         }
         // Dropping the future runs what it still holds, which may panic too.
-        let future = run.current.take();
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
+        let current = run.current.as_mut();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || current.clear())) {
             progress.panicked(payload);
         }
     }
@@ -794,8 +825,9 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
 ///   a block, never a hang. Close with `aclose().await`, or use
 ///   [`AsyncExitStack::scope`].
 ///
-/// Each asynchronous entry allocates its future when its turn comes (a
-/// boxed, type-erased future); registration stores small closures in place,
+/// Each asynchronous entry makes its future when its turn comes; `aclose`
+/// awaits it in place when it is small (at most eight words, aligned to at
+/// most a word), else boxed; registration stores small closures in place,
 /// as `ExitStack` does. Needs the `std` feature.
 ///
 /// ```

@@ -1,12 +1,18 @@
 //! Emptying a stack: the LIFO run loop and its panic and error policies.
 //!
-//! The happy path is a plain loop of indirect calls, with no `catch_unwind`.
-//! If an entry panics, a drop guard ([`Interrupted`]) handles the remaining
-//! entries during the unwinding and the first panic keeps unwinding with its
-//! own payload: policy 3 at no cost when nothing panics. The guard needs no
-//! panic detection — the loop forgets it when it finishes, so a guard whose
+//! The happy path is a plain loop of indirect calls, with no `catch_unwind`:
+//! the panic state is read once, before it starts; the inline slots are run
+//! by a loop over one array (the chunks, when there are any, by an
+//! out-of-line loop before it); an entry's error comes back in registers
+//! and only then goes, out of line, to the error list. If an entry panics,
+//! a drop guard ([`Interrupted`]) handles the remaining entries during the
+//! unwinding and the first panic keeps unwinding with its own payload:
+//! policy 3 at no cost when nothing panics. The guard needs no panic
+//! detection — the loop forgets it when it finishes, so a guard whose
 //! `drop` runs at all means the loop was interrupted — which is what makes
-//! the policy hold without `std` too.
+//! the policy hold without `std` too. What runs while the thread is already
+//! unwinding (every entry under `catch_unwind`) is out of line, as is every
+//! path that reports errors.
 //!
 //! Every path retires the stack's keys before it lowers `len` (see
 //! `keys.rs`), so however it ends — finished, unwound, caught — no key
@@ -16,11 +22,13 @@ use alloc::vec::Vec;
 use core::ptr::NonNull;
 
 use super::RawStack;
+use super::slots::{INLINE, Slot};
 use super::vtable::VTable;
 use crate::Outcome;
 use crate::error::{BoxError, CleanupError};
 
-/// What to do with each entry while draining the stack.
+/// What to do with each entry while draining the stack, on the paths that
+/// decide it at run time (those of the unwinding).
 #[derive(Clone, Copy)]
 enum Action {
     Run(Outcome),
@@ -33,12 +41,14 @@ impl Action {
     #[inline]
     fn after_failure(self) -> Action {
         match self {
-            Action::Run(Outcome::Success) => Action::Run(Outcome::Error),
-            other => other,
+            Action::Run(outcome) => Action::Run(after_failure(outcome)),
+            Action::Discard => Action::Discard,
         }
     }
 
-    /// The action for the entries after one that panicked.
+    /// The action for the entries after one that panicked (a panic is
+    /// caught only with `std`).
+    #[cfg(feature = "std")]
     #[inline]
     fn after_panic(self) -> Action {
         match self {
@@ -48,25 +58,29 @@ impl Action {
     }
 }
 
-/// Runs or drops one payload taken out of the stack; `true` if it ran and
-/// failed.
+/// The outcome the entries after a failed one see (policy 8).
+#[inline]
+fn after_failure(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Success => Outcome::Error,
+        other => other,
+    }
+}
+
+/// Runs or drops one payload taken out of the stack; its error, if it ran
+/// and failed.
 ///
 /// # Safety
 /// `vtable` and `data` are a live entry's, and are used once.
 #[inline]
-unsafe fn handle(
-    vtable: &VTable,
-    data: NonNull<u8>,
-    action: Action,
-    errors: &mut Vec<BoxError>,
-) -> bool {
+unsafe fn handle(vtable: &VTable, data: NonNull<u8>, action: Action) -> Result<(), BoxError> {
     match action {
         // SAFETY: forwarded from the caller.
-        Action::Run(outcome) => unsafe { (vtable.run)(data, outcome, errors) },
+        Action::Run(outcome) => unsafe { (vtable.run)(data, outcome) },
         Action::Discard => {
             // SAFETY: forwarded from the caller.
             unsafe { (vtable.drop)(data) };
-            false
+            Ok(())
         }
     }
 }
@@ -77,66 +91,129 @@ unsafe fn handle(
 /// still run see [`Outcome::Panic`]: the scope is now ending in one. The
 /// errors collected so far have no caller to go to any more: they are
 /// discarded here, safely, rather than dropped by the unwinding.
-struct Interrupted<'s, 'a, 'e> {
-    stack: &'s mut RawStack<'a>,
-    action: Action,
-    errors: &'e mut Vec<BoxError>,
+///
+/// `DISCARD`: the entries are dropped without running (`cancel_all`), and
+/// `outcome` is unused; else they run with `outcome`.
+struct Interrupted<'s, 'a, const DISCARD: bool> {
+    stack: &'s RawStack<'a>,
+    outcome: Outcome,
+    errors: Vec<BoxError>,
 }
 
-impl Interrupted<'_, '_, '_> {
-    /// Empties the stack LIFO, one segment at a time by pointer. `len` is
-    /// lowered before each entry is handled: that is what marks the entry
-    /// taken, so an entry is never handled twice, also when it panics.
+impl<const DISCARD: bool> Interrupted<'_, '_, DISCARD> {
+    /// Empties the stack LIFO: the chunks (if any), then the inline slots.
+    /// `len` is lowered before each entry is handled: that is what marks the
+    /// entry taken, so an entry is never handled twice, also when it panics.
     #[inline]
     fn run(&mut self) {
-        let stack = &*self.stack;
-        while let Some(last) = stack.len.get().checked_sub(1) {
-            let (base, start) = stack.segment(last);
-            for index in (start..=last).rev() {
+        let stack = self.stack;
+        if stack.len.get() > INLINE {
+            self.run_chunks();
+        }
+        let base = stack.inline_base();
+        let mut index = stack.len.get();
+        while index != 0 {
+            index -= 1;
+            stack.len.set(index);
+            // SAFETY: `index` was below `len` and is below `INLINE` (the
+            // chunks were emptied first), so its inline slot is
+            // initialised.
+            let slot = unsafe { base.add(index).as_ref() };
+            self.handle(slot);
+        }
+    }
+
+    /// The part of `run` above the inline slots, one chunk at a time by
+    /// pointer, newest first; `len` is `INLINE` when it returns.
+    #[inline(never)]
+    fn run_chunks(&mut self) {
+        let stack = self.stack;
+        while stack.len.get() > INLINE {
+            let mut index = stack.len.get();
+            let (base, start) = stack.segment(index - 1);
+            while index > start {
+                index -= 1;
                 stack.len.set(index);
-                // SAFETY: `index` was below `len`, inside this segment, so
-                // its slot is initialised.
+                // SAFETY: `index` was below `len`, inside this segment
+                // (`start..=last`), so its slot is initialised.
                 let slot = unsafe { base.add(index - start).as_ref() };
-                match slot.vtable.get() {
-                    Some(vtable) => {
-                        // SAFETY: the slot's payload is live (vtable set)
-                        // and, `len` being lowered, handled exactly once.
-                        if unsafe { handle(vtable, slot.data(), self.action, self.errors) } {
-                            self.action = self.action.after_failure();
-                        }
-                    }
-                    None => stack.cancelled.set(stack.cancelled.get() - 1),
-                }
+                self.handle(slot);
             }
         }
     }
+
+    /// Handles the entry in `slot`, just taken (`len` lowered below it), or
+    /// releases the slot if it was cancelled.
+    #[inline]
+    fn handle(&mut self, slot: &Slot) {
+        match slot.vtable.get() {
+            Some(vtable) => {
+                let result = if DISCARD {
+                    // SAFETY: the slot's payload is live (vtable set) and,
+                    // `len` being lowered, handled exactly once.
+                    unsafe { (vtable.drop)(slot.data()) };
+                    Ok(())
+                } else {
+                    // SAFETY: as above.
+                    unsafe { (vtable.run)(slot.data(), self.outcome) }
+                };
+                if let Err(error) = result {
+                    self.failed(error);
+                }
+            }
+            None => self.stack.cancelled.set(self.stack.cancelled.get() - 1),
+        }
+    }
+
+    /// An entry failed: its error is kept, and the ones after it see
+    /// `Error` (policy 8).
+    #[cold]
+    #[inline(never)]
+    fn failed(&mut self, error: BoxError) {
+        self.errors.push(error);
+        self.outcome = after_failure(self.outcome);
+    }
 }
 
-impl Drop for Interrupted<'_, '_, '_> {
+impl<const DISCARD: bool> Drop for Interrupted<'_, '_, DISCARD> {
     #[cold]
     fn drop(&mut self) {
-        let mut errors = core::mem::take(self.errors);
-        errors.extend(self.stack.drain_while_unwinding(self.action.after_panic()));
+        let action = if DISCARD {
+            Action::Discard
+        } else {
+            Action::Run(Outcome::Panic)
+        };
+        let mut errors = core::mem::take(&mut self.errors);
+        errors.extend(self.stack.drain_while_unwinding(action));
         discard_errors(errors, "a panic is unwinding");
     }
 }
 
 impl RawStack<'_> {
-    /// Empties the stack LIFO, doing `action` to each pending entry; errors
-    /// go to `errors`. If one panics, the rest are handled during the
-    /// unwinding by [`Interrupted`] and the panic continues with its own
-    /// payload.
+    /// Empties the stack LIFO, running each pending entry with `outcome`
+    /// (or, `DISCARD`, dropping it); returns the errors. If one panics, the
+    /// rest are handled during the unwinding by [`Interrupted`] and the
+    /// panic continues with its own payload. For a thread that is not
+    /// unwinding.
     #[inline]
-    fn drain(&mut self, action: Action, errors: &mut Vec<BoxError>) {
+    fn drain<const DISCARD: bool>(&self, outcome: Outcome) -> Vec<BoxError> {
         self.retire_keys();
-        let mut loop_state = Interrupted {
+        let mut loop_state = Interrupted::<DISCARD> {
             stack: self,
-            action,
-            errors,
+            outcome,
+            errors: Vec::new(),
         };
         loop_state.run();
+        let errors = if loop_state.errors.capacity() == 0 {
+            // The usual case, without the drop glue of a vector: an
+            // unallocated vector owns nothing.
+            Vec::new()
+        } else {
+            core::mem::take(&mut loop_state.errors)
+        };
         // Finished: nothing is left for the guard.
         core::mem::forget(loop_state);
+        errors
     }
 
     /// Empties the stack while the thread unwinds: nothing may escape, so
@@ -147,39 +224,32 @@ impl RawStack<'_> {
     ///
     /// Without `std` nothing can be caught: a second panic aborts, as in any
     /// destructor (this runs only from [`Interrupted`]'s `drop` then).
-    fn drain_while_unwinding(&mut self, mut action: Action) -> Vec<BoxError> {
+    #[cold]
+    #[inline(never)]
+    fn drain_while_unwinding(&self, mut action: Action) -> Vec<BoxError> {
         let mut errors = Vec::new();
         while let Some((vtable, data)) = self.pop() {
             // SAFETY: `pop` took the entry: the payload runs or is dropped
             // exactly once.
-            let each = |errors: &mut Vec<BoxError>| unsafe { handle(vtable, data, action, errors) };
+            let each = || unsafe { handle(vtable, data, action) };
             #[cfg(feature = "std")]
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| each(&mut errors))) {
-                Ok(false) => {}
-                Ok(true) => action = action.after_failure(),
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(each)) {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    errors.push(error);
+                    action = action.after_failure();
+                }
                 Err(payload) => {
                     crate::unwind::discard(payload);
                     action = action.after_panic();
                 }
             }
             #[cfg(not(feature = "std"))]
-            if each(&mut errors) {
+            if let Err(error) = each() {
+                errors.push(error);
                 action = action.after_failure();
             }
         }
-        errors
-    }
-
-    /// Empties the stack: with [`RawStack::drain`], or, when the thread is
-    /// already unwinding (called from a destructor during a panic, where a
-    /// panic escaping would abort), with [`RawStack::drain_while_unwinding`].
-    #[inline]
-    fn drain_all(&mut self, action: Action) -> Vec<BoxError> {
-        if crate::unwind::is_unwinding() {
-            return self.drain_while_unwinding(action);
-        }
-        let mut errors = Vec::new();
-        self.drain(action, &mut errors);
         errors
     }
 
@@ -222,34 +292,81 @@ impl RawStack<'_> {
     /// are returned (a second panic out of a destructor would abort).
     #[inline]
     pub(crate) fn close_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-        CleanupError::from_errors(self.drain_all(Action::Run(outcome))).map_or(Ok(()), Err)
+        if crate::unwind::is_unwinding() {
+            return self.close_while_unwinding(outcome);
+        }
+        let errors = self.drain::<false>(outcome);
+        if errors.capacity() == 0 {
+            // Nothing failed; an unallocated vector owns nothing, so it
+            // needs no drop glue.
+            core::mem::forget(errors);
+            return Ok(());
+        }
+        Err(failed(errors))
+    }
+
+    /// `close_with` called from a destructor while a panic unwinds.
+    #[cold]
+    #[inline(never)]
+    fn close_while_unwinding(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
+        CleanupError::from_errors(self.drain_while_unwinding(Action::Run(outcome)))
+            .map_or(Ok(()), Err)
     }
 
     /// Drops every pending entry without running it, last registered first.
     /// A panicking `Drop` resumes after all were dropped — or is discarded
     /// if the thread was already unwinding.
     pub(crate) fn cancel_all(&mut self) {
-        let errors = self.drain_all(Action::Discard);
+        let errors = if crate::unwind::is_unwinding() {
+            self.drain_while_unwinding(Action::Discard)
+        } else {
+            self.drain::<true>(Outcome::Success)
+        };
         debug_assert!(errors.is_empty(), "dropping an entry reports no error");
     }
+
+    /// The entries of a stack being dropped with some pending: run with
+    /// `Success` — or, while a panic unwinds, with the outcome of the
+    /// stack's baseline, out of line (policy 3: the unwinding panic keeps
+    /// going).
+    #[inline]
+    fn drop_entries(&mut self) {
+        if crate::unwind::is_unwinding() {
+            return self.drop_while_unwinding();
+        }
+        // Not unwinding: the baseline's outcome is `Success`.
+        let errors = self.drain::<false>(Outcome::Success);
+        if errors.capacity() == 0 {
+            // Nothing failed: as in `close_with`.
+            core::mem::forget(errors);
+        } else {
+            discard_errors(errors, "stack dropped without close()");
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn drop_while_unwinding(&mut self) {
+        let outcome = self.baseline.outcome();
+        let errors = self.drain_while_unwinding(Action::Run(outcome));
+        if !errors.is_empty() {
+            discard_errors(errors, "a panic is unwinding");
+        }
+    }
+}
+
+/// The errors of a `close` in which entries failed, as its error.
+#[cold]
+#[inline(never)]
+fn failed(errors: Vec<BoxError>) -> CleanupError {
+    CleanupError::from_errors(errors).expect("called with errors")
 }
 
 impl Drop for RawStack<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.len.get() == 0 {
-            return;
-        }
-        let outcome = self.baseline.outcome();
-        let why = if crate::unwind::is_unwinding() {
-            // Policy 3: the panic already unwinding keeps going.
-            "a panic is unwinding"
-        } else {
-            "stack dropped without close()"
-        };
-        let errors = self.drain_all(Action::Run(outcome));
-        if !errors.is_empty() {
-            discard_errors(errors, why);
+        if self.len.get() != 0 {
+            self.drop_entries();
         }
     }
 }

@@ -12,7 +12,8 @@
 //!   `enter_context` stays valid while more entries are registered, and
 //!   1,000 entries take 7 chunk allocations.
 //! * `vtable.rs` — type erasure: what an entry does, and (with `std`) the
-//!   erased futures of asynchronous entries.
+//!   slot where `aclose` keeps the erased future of an asynchronous entry
+//!   (in place when small).
 //! * `keys.rs` — cancel keys, stack identities and epochs, and the
 //!   invariant that no key can ever name another entry.
 //! * `drain.rs` — emptying the stack: the run loop, its drop guard, and the
@@ -35,7 +36,7 @@ pub use self::keys::EntryKey;
 use self::slots::{Chunks, INLINE, Slot};
 use self::vtable::Erased;
 #[cfg(feature = "std")]
-pub(crate) use self::vtable::ErasedFuture;
+pub(crate) use self::vtable::FutureSlot;
 pub(crate) use self::vtable::Run;
 use crate::error::CancelError;
 use crate::unwind::PanicBaseline;

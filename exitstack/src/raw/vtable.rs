@@ -3,9 +3,10 @@
 //! erased futures that asynchronous entries start.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
+#[cfg(feature = "std")]
+use core::pin::Pin;
 use core::ptr::NonNull;
 
 use super::slots::WORDS;
@@ -30,26 +31,34 @@ pub(crate) trait Run: Sized {
     #[cfg(feature = "std")]
     const ASYNC: bool = false;
 
-    /// Starts an asynchronous entry. Called only when `ASYNC` is true.
+    /// Starts an asynchronous entry: puts the future to await in `slot`
+    /// (or nothing, if there is nothing to await). Called only when `ASYNC`
+    /// is true.
     #[cfg(feature = "std")]
-    fn start(self, outcome: Outcome) -> ErasedFuture {
-        let _ = (self, outcome);
+    fn start(self, outcome: Outcome, slot: Pin<&mut FutureSlot>) {
+        let _ = (self, outcome, slot);
         unreachable!("a synchronous entry is run, not started")
     }
 }
 
 pub(super) struct VTable {
-    /// Moves the payload out of the slot and runs it. Returns whether it
-    /// failed, having pushed its error to the list (infallible entries
-    /// compile to a plain call that returns `false`).
-    pub(super) run: unsafe fn(NonNull<u8>, Outcome, &mut Vec<BoxError>) -> bool,
+    /// Moves the payload out of the slot and runs it. Returns its error:
+    /// two words in registers, so that an infallible entry compiles to a
+    /// plain call that returns `Ok` and the caller pushes an error to a
+    /// list only when there is one (out of line).
+    pub(super) run: unsafe fn(NonNull<u8>, Outcome) -> Result<(), BoxError>,
     /// Moves the payload out of the slot and discards it without running
     /// it (`Run::discard`: dropped, or for a context, cancelled).
     pub(super) drop: unsafe fn(NonNull<u8>),
     /// Moves the payload out and starts it: asynchronous entries only.
     #[cfg(feature = "std")]
-    pub(super) start: Option<unsafe fn(NonNull<u8>, Outcome) -> ErasedFuture>,
+    pub(super) start: Option<StartFn>,
 }
+
+/// How an asynchronous entry is started: its payload, the outcome, the
+/// slot its future goes to.
+#[cfg(feature = "std")]
+type StartFn = unsafe fn(NonNull<u8>, Outcome, Pin<&mut FutureSlot>);
 
 /// Per-payload-type vtables; whether a `P` is stored in place or boxed is a
 /// compile-time constant.
@@ -83,30 +92,13 @@ impl<P: Run> Erased<P> {
     };
 }
 
-/// Runs a payload taken out of its slot; `true` if it failed.
-#[inline]
-fn run_payload<P: Run>(payload: P, outcome: Outcome, errors: &mut Vec<BoxError>) -> bool {
-    match payload.run(outcome) {
-        Ok(()) => false,
-        Err(error) => {
-            errors.push(error);
-            true
-        }
-    }
-}
-
 /// # Safety
 /// `data` holds a live `P` written by `RawStack::push`; it is moved out, so
 /// the slot must not be used again.
-unsafe fn run_inline<P: Run>(
-    data: NonNull<u8>,
-    outcome: Outcome,
-    errors: &mut Vec<BoxError>,
-) -> bool {
+unsafe fn run_inline<P: Run>(data: NonNull<u8>, outcome: Outcome) -> Result<(), BoxError> {
     // SAFETY: the caller guarantees a live, initialised `P` at `data`, which
     // `push` aligned for `P` (`FITS` checks the alignment).
-    let payload = unsafe { data.cast::<P>().read() };
-    run_payload(payload, outcome, errors)
+    unsafe { data.cast::<P>().read() }.run(outcome)
 }
 
 /// # Safety
@@ -119,15 +111,11 @@ unsafe fn drop_inline<P: Run>(data: NonNull<u8>) {
 /// # Safety
 /// `data` holds the pointer of a `Box<P>` leaked by `RawStack::push`; the box
 /// is taken back, so the slot must not be used again.
-unsafe fn run_boxed<P: Run>(
-    data: NonNull<u8>,
-    outcome: Outcome,
-    errors: &mut Vec<BoxError>,
-) -> bool {
+unsafe fn run_boxed<P: Run>(data: NonNull<u8>, outcome: Outcome) -> Result<(), BoxError> {
     // SAFETY: the caller guarantees the slot holds a pointer from
     // `Box::leak`, not yet reclaimed.
     let payload = unsafe { Box::from_raw(data.cast::<*mut P>().read()) };
-    run_payload(*payload, outcome, errors)
+    (*payload).run(outcome)
 }
 
 /// # Safety
@@ -139,7 +127,7 @@ unsafe fn drop_boxed<P: Run>(data: NonNull<u8>) {
 }
 
 #[cfg(feature = "std")]
-pub(crate) use self::future::{ErasedFuture, Taken};
+pub(crate) use self::future::{FutureSlot, Taken};
 
 #[cfg(feature = "std")]
 use self::future::{start_boxed, start_inline};
@@ -149,87 +137,213 @@ use self::future::{start_boxed, start_inline};
 #[cfg(feature = "std")]
 mod future {
     use alloc::boxed::Box;
-    use alloc::vec::Vec;
     use core::future::Future;
+    use core::marker::{PhantomData, PhantomPinned};
+    use core::mem::{MaybeUninit, align_of, size_of};
     use core::pin::Pin;
     use core::ptr::NonNull;
     use core::task::{Context, Poll};
 
-    use super::{Run, VTable};
+    use super::{Erased, Run, VTable};
     use crate::Outcome;
     use crate::error::BoxError;
 
     /// # Safety
     /// As for [`run_inline`](super::run_inline).
-    pub(super) unsafe fn start_inline<P: Run>(data: NonNull<u8>, outcome: Outcome) -> ErasedFuture {
+    pub(super) unsafe fn start_inline<P: Run>(
+        data: NonNull<u8>,
+        outcome: Outcome,
+        slot: Pin<&mut FutureSlot>,
+    ) {
         // SAFETY: as in `run_inline`.
-        unsafe { data.cast::<P>().read() }.start(outcome)
+        unsafe { data.cast::<P>().read() }.start(outcome, slot);
     }
 
     /// # Safety
     /// As for [`run_boxed`](super::run_boxed).
-    pub(super) unsafe fn start_boxed<P: Run>(data: NonNull<u8>, outcome: Outcome) -> ErasedFuture {
+    pub(super) unsafe fn start_boxed<P: Run>(
+        data: NonNull<u8>,
+        outcome: Outcome,
+        slot: Pin<&mut FutureSlot>,
+    ) {
         // SAFETY: as in `run_boxed`.
         let payload = unsafe { Box::from_raw(data.cast::<*mut P>().read()) };
-        (*payload).start(outcome)
+        (*payload).start(outcome, slot);
     }
 
-    /// How an [`ErasedFuture`] polls the future it owns.
-    type PollFn = unsafe fn(NonNull<()>, &mut Context<'_>) -> Poll<Result<(), BoxError>>;
+    /// Words of a [`FutureSlot`]'s buffer: futures of at most this many
+    /// words (64 bytes on 64-bit targets), aligned to at most a word, are
+    /// polled in place; larger ones are boxed.
+    pub(crate) const FUTURE_WORDS: usize = 8;
 
-    /// A boxed future with its type (and the lifetimes it borrows for)
-    /// erased, as an asynchronous entry's cleanup. Only the asynchronous
-    /// stacks make and await these, inside `aclose`, which borrows the stack
-    /// for less than the lifetime its entries may borrow for: the future
-    /// never outlives what it borrows. If the `aclose` future is leaked, so
-    /// is this one: nothing it borrows is freed by the leak.
-    pub(crate) struct ErasedFuture {
-        future: NonNull<()>,
+    /// How a [`FutureSlot`] polls the future it holds.
+    type PollFn = unsafe fn(NonNull<u8>, &mut Context<'_>) -> Poll<Result<(), BoxError>>;
+
+    /// What a [`FutureSlot`] does with the future it holds.
+    struct FutureVTable {
+        /// Polls the future at the pointer (pinned: never moved).
         poll: PollFn,
-        drop: unsafe fn(NonNull<()>),
+        /// Drops it (and frees its box, if it is boxed).
+        drop: unsafe fn(NonNull<u8>),
     }
 
-    impl ErasedFuture {
-        pub(crate) fn new<F: Future<Output = Result<(), BoxError>>>(future: F) -> Self {
-            /// # Safety
-            /// `future` is the live, pinned `F` this `ErasedFuture` owns.
-            unsafe fn poll<F: Future<Output = Result<(), BoxError>>>(
-                future: NonNull<()>,
-                cx: &mut Context<'_>,
-            ) -> Poll<Result<(), BoxError>> {
-                // SAFETY: the box is never moved out of (it is freed in
-                // place), so the `F` stays pinned; the `ErasedFuture` is
-                // polled through `&mut`, so this borrow is unique.
-                unsafe { Pin::new_unchecked(future.cast::<F>().as_mut()) }.poll(cx)
+    /// Where `aclose` keeps the future of the asynchronous entry it awaits,
+    /// with the future's type (and the lifetimes it borrows for) erased: in
+    /// place when it is small (at most [`FUTURE_WORDS`] words, aligned to
+    /// at most a word), else boxed — so that awaiting small futures
+    /// allocates nothing. Only the asynchronous stacks fill and await one,
+    /// inside `aclose`, which borrows the stack for less than the lifetime
+    /// its entries may borrow for: the future never outlives what it
+    /// borrows. Pinned for its whole life (it is `!Unpin`), so a future in
+    /// place never moves; its `Drop` drops the future it holds. If the
+    /// `aclose` future is leaked, so is the slot with it: nothing it
+    /// borrows is freed by the leak.
+    pub(crate) struct FutureSlot {
+        /// The future, or (boxed) the pointer to it; initialised exactly
+        /// while `vtable` is `Some`.
+        buf: MaybeUninit<[usize; FUTURE_WORDS]>,
+        vtable: Option<&'static FutureVTable>,
+        /// Futures in place must not move; and the futures held need not be
+        /// `Send` or `Sync`, so neither is the slot (the `Send` stacks
+        /// assert `Send` for their `aclose` futures, see `AssertSend`).
+        _pinned: PhantomData<(PhantomPinned, *mut ())>,
+    }
+
+    impl FutureSlot {
+        pub(crate) const fn new() -> Self {
+            FutureSlot {
+                buf: MaybeUninit::uninit(),
+                vtable: None,
+                _pinned: PhantomData,
             }
-            /// # Safety
-            /// As for `poll`; called once, from `Drop`.
-            unsafe fn drop<F>(future: NonNull<()>) {
-                // SAFETY: made by `Box::leak` in `new`, freed once.
-                core::mem::drop(unsafe { Box::from_raw(future.cast::<F>().as_ptr()) });
+        }
+
+        /// The buffer, through a raw pointer: never a `&mut` to it, which
+        /// (its type being `Unpin`) would claim it unique and invalidate the
+        /// pointers a self-referential future in it holds into itself.
+        fn buf(this: &mut Self) -> NonNull<u8> {
+            // SAFETY: a pointer to a field is never null.
+            unsafe { NonNull::new_unchecked((&raw mut this.buf).cast::<u8>()) }
+        }
+
+        /// Whether a future is held (to be awaited).
+        pub(crate) fn is_set(&self) -> bool {
+            self.vtable.is_some()
+        }
+
+        /// Holds `future`, dropping the one held before, if any.
+        pub(crate) fn set<F: Future<Output = Result<(), BoxError>>>(
+            mut self: Pin<&mut Self>,
+            future: F,
+        ) {
+            self.as_mut().clear();
+            // SAFETY: nothing is moved out of the slot; its buffer is only
+            // written, and nothing is held (cleared above).
+            let this = unsafe { self.get_unchecked_mut() };
+            let at = Self::buf(this);
+            if Erased::<F>::FUTURE_FITS {
+                // SAFETY: the buffer is big and aligned enough for `F`
+                // (`FUTURE_FITS`), and holds nothing.
+                unsafe { at.cast::<F>().write(future) };
+                this.vtable = Some(Erased::<F>::FUTURE_IN_PLACE);
+            } else {
+                let boxed = NonNull::from(Box::leak(Box::new(future)));
+                // SAFETY: a pointer fits in the buffer, which holds nothing.
+                unsafe { at.cast::<NonNull<F>>().write(boxed) };
+                this.vtable = Some(Erased::<F>::FUTURE_BOXED);
             }
-            ErasedFuture {
-                future: NonNull::from(Box::leak(Box::new(future))).cast(),
-                poll: poll::<F>,
-                drop: drop::<F>,
+        }
+
+        /// Drops the future held, if any. The slot is empty before the
+        /// future's `Drop` runs, so a panic there leaves nothing to drop
+        /// twice.
+        pub(crate) fn clear(self: Pin<&mut Self>) {
+            // SAFETY: the future is dropped in place (or its box freed),
+            // never moved.
+            let this = unsafe { self.get_unchecked_mut() };
+            if let Some(vtable) = this.vtable.take() {
+                // SAFETY: `vtable` was the live future's, set by `set`;
+                // taking it out makes this the one drop.
+                unsafe { (vtable.drop)(Self::buf(this)) }
             }
         }
     }
 
-    impl Future for ErasedFuture {
+    impl Future for FutureSlot {
         type Output = Result<(), BoxError>;
 
+        /// Polls the future held.
+        ///
+        /// # Panics
+        /// If nothing is held (a bug: callers check [`FutureSlot::is_set`]).
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            // SAFETY: `future` is the live `F` that `poll` was made for.
-            unsafe { (self.poll)(self.future, cx) }
+            // SAFETY: the future is polled where it is, never moved.
+            let this = unsafe { self.get_unchecked_mut() };
+            let vtable = this.vtable.expect("a future is held");
+            // SAFETY: `vtable` is the held future's; the slot is pinned, so
+            // a future in place stays where it was written, and a boxed one
+            // is never moved out of its box.
+            unsafe { (vtable.poll)(FutureSlot::buf(this), cx) }
         }
     }
 
-    impl Drop for ErasedFuture {
+    impl Drop for FutureSlot {
         fn drop(&mut self) {
-            // SAFETY: the live `F` that `drop` was made for, dropped once.
-            unsafe { (self.drop)(self.future) }
+            // SAFETY: `self` is pinned (it is only ever used pinned) and
+            // being dropped: dropping the future in place is what `Pin`
+            // requires before the memory goes away.
+            unsafe { Pin::new_unchecked(self) }.clear();
         }
+    }
+
+    impl<F: Future<Output = Result<(), BoxError>>> Erased<F> {
+        const FUTURE_FITS: bool = size_of::<F>() <= size_of::<[usize; FUTURE_WORDS]>()
+            && align_of::<F>() <= align_of::<usize>();
+        const FUTURE_IN_PLACE: &'static FutureVTable = &FutureVTable {
+            poll: poll_in_place::<F>,
+            drop: drop_in_place::<F>,
+        };
+        const FUTURE_BOXED: &'static FutureVTable = &FutureVTable {
+            poll: poll_boxed::<F>,
+            drop: drop_boxed::<F>,
+        };
+    }
+
+    /// # Safety
+    /// `at` holds a live `F`, pinned, polled through a unique borrow.
+    unsafe fn poll_in_place<F: Future<Output = Result<(), BoxError>>>(
+        at: NonNull<u8>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), BoxError>> {
+        // SAFETY: the slot is pinned, so the `F` in it never moves; the
+        // caller's borrow of the slot is unique.
+        unsafe { Pin::new_unchecked(at.cast::<F>().as_mut()) }.poll(cx)
+    }
+
+    /// # Safety
+    /// `at` holds a live `F`, dropped once here.
+    unsafe fn drop_in_place<F>(at: NonNull<u8>) {
+        // SAFETY: forwarded from the caller; dropped where it is.
+        unsafe { at.cast::<F>().drop_in_place() }
+    }
+
+    /// # Safety
+    /// `at` holds the pointer of a live, leaked `Box<F>`, polled through a
+    /// unique borrow.
+    unsafe fn poll_boxed<F: Future<Output = Result<(), BoxError>>>(
+        at: NonNull<u8>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), BoxError>> {
+        // SAFETY: the box is never moved out of (it is freed in place), so
+        // the `F` stays pinned; the borrow is unique.
+        unsafe { Pin::new_unchecked(at.cast::<NonNull<F>>().read().as_mut()) }.poll(cx)
+    }
+
+    /// # Safety
+    /// `at` holds the pointer of a live, leaked `Box<F>`, freed once here.
+    unsafe fn drop_boxed<F>(at: NonNull<u8>) {
+        // SAFETY: made by `Box::leak` in `FutureSlot::set`, freed once.
+        drop(unsafe { Box::from_raw(at.cast::<*mut F>().read()) });
     }
 
     /// An entry taken out of its stack by [`RawStack::take`]: its payload
@@ -250,28 +364,29 @@ mod future {
         }
 
         /// Runs a synchronous entry (or an asynchronous one that cannot be
-        /// awaited, which applies its dropped-stack policy). Returns whether
-        /// it failed (its error pushed to `errors`).
+        /// awaited, which applies its dropped-stack policy). Returns its
+        /// error, if it failed.
         ///
         /// # Safety
         /// No registration on the stack since it was taken.
-        pub(crate) unsafe fn run(self, outcome: Outcome, errors: &mut Vec<BoxError>) -> bool {
+        pub(crate) unsafe fn run(self, outcome: Outcome) -> Result<(), BoxError> {
             // SAFETY: the payload is live and used once; its slot was not
             // reused.
-            unsafe { (self.vtable.run)(self.data, outcome, errors) }
+            unsafe { (self.vtable.run)(self.data, outcome) }
         }
 
-        /// Starts an asynchronous entry.
+        /// Starts an asynchronous entry: its future (if it has one to
+        /// await) goes to `slot`.
         ///
         /// # Safety
         /// As for [`Taken::run`], and the entry [is asynchronous](Taken::is_async).
-        pub(crate) unsafe fn start(self, outcome: Outcome) -> ErasedFuture {
+        pub(crate) unsafe fn start(self, outcome: Outcome, slot: Pin<&mut FutureSlot>) {
             let start = self
                 .vtable
                 .start
                 .expect("only asynchronous entries are started");
             // SAFETY: as in `run`.
-            unsafe { start(self.data, outcome) }
+            unsafe { start(self.data, outcome, slot) }
         }
     }
 }
