@@ -150,10 +150,11 @@ impl Returns<'_> {
     fn block_tail(&self, block: &mut Block) -> bool {
         // A brace-delimited macro call at the end of a block is its value
         // when the function returns one.
-        if let Some(Stmt::Macro(mac)) = block.stmts.last()
-            && mac.semi_token.is_none()
-            && self.check != Check::Unit
-        {
+        let brace_macro_tail = matches!(
+            block.stmts.last(),
+            Some(Stmt::Macro(mac)) if mac.semi_token.is_none()
+        );
+        if brace_macro_tail && self.check != Check::Unit {
             let Some(Stmt::Macro(mac)) = block.stmts.pop() else {
                 unreachable!("matched above")
             };
