@@ -289,9 +289,11 @@ mod future {
 
     impl Drop for FutureSlot {
         fn drop(&mut self) {
-            // SAFETY: `self` is pinned (it is only ever used pinned) and
-            // being dropped: dropping the future in place is what `Pin`
-            // requires before the memory goes away.
+            // SAFETY: a future is only ever put in a pinned slot (`set`
+            // takes `Pin<&mut Self>`), so a slot that holds one is pinned,
+            // and this is its drop: dropping the future in place is what
+            // `Pin` requires before the memory goes away. A slot never
+            // pinned holds nothing, and `clear` does nothing.
             unsafe { Pin::new_unchecked(self) }.clear();
         }
     }
