@@ -200,25 +200,41 @@ pub(crate) fn can_fail(
         .then(|| quote_spanned!(span=> #krate::__private::can_fail(&#ret);))
 }
 
-/// An async cleanup (`future` is its `async` block) on the function's
-/// implicit asynchronous stack: `defer!` (`handle` false) registers it,
-/// `cleanup!` also returns the handle that cancels it. The one place an
-/// async cleanup is expanded.
+/// An async cleanup (`future` is its `async` block, whose `async` is at
+/// `at`) on the function's implicit asynchronous stack: `defer!` (`handle`
+/// false) registers it, `cleanup!` also returns the handle that cancels it.
+/// The one place an async cleanup is expanded.
+///
+/// It is registered through `exitstack::EntryFor`, a public trait whose
+/// impls know whether the future must be `Send`: a future that is not is
+/// reported at its `async`, with no private bound in the notes.
 pub(crate) fn register_async(
     condition: Condition,
     locals: &Locals,
     stack: &Ident,
     future: &TokenStream,
     handle: bool,
+    at: Span,
 ) -> TokenStream {
     let span = Span::mixed_site().located_at(condition.span);
     let krate = &locals.krate;
     let check = can_fail(condition, krate, locals);
     let when = condition.when.to_path(krate);
-    let method = Ident::new(if handle { "cleanup" } else { "defer" }, span);
+    let at = Span::mixed_site().located_at(at);
+    let method = Ident::new("__async_cleanup", at);
+    let marker = Ident::new(if locals.send { "Sendable" } else { "Local" }, at);
+    let entry_for = crate::site::at(&quote!(#krate::EntryFor::<#krate::#marker>), at);
+    let mut stack = stack.clone();
+    stack.set_span(stack.span().located_at(at));
+    let register = quote_spanned!(at=> #entry_for::#method(#future, &#stack, #when));
+    let register = if handle {
+        register
+    } else {
+        quote_spanned!(span=> let _ = #register;)
+    };
     quote_spanned! {span=> {
         #check
-        #stack.#method(#when, #future)
+        #register
     }}
 }
 

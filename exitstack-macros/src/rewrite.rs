@@ -211,9 +211,9 @@ impl<'a> Rewriter<'a> {
         let span = Span::mixed_site().located_at(mac.path.span());
         let tokens = if starts_with_async(&body) {
             match self.async_cleanup(condition, &body, "defer!") {
-                Ok((stack, future)) => {
+                Ok((stack, future, at)) => {
                     let registered =
-                        expand::register_async(condition, self.locals, stack, &future, false);
+                        expand::register_async(condition, self.locals, stack, &future, false, at);
                     quote_spanned!(span=> #(#attrs)* #registered;)
                 }
                 Err(future) => quote_spanned!(span=> #(#attrs)* let _ = #future;),
@@ -303,8 +303,8 @@ impl<'a> Rewriter<'a> {
         if starts_with_async(&body) {
             let span = Span::mixed_site().located_at(condition.span);
             return Expr::Verbatim(match self.async_cleanup(condition, &body, "cleanup!") {
-                Ok((stack, future)) => {
-                    expand::register_async(condition, self.locals, stack, &future, true)
+                Ok((stack, future, at)) => {
+                    expand::register_async(condition, self.locals, stack, &future, true, at)
                 }
                 // Best effort: something with `.cancel()`.
                 Err(future) => quote_spanned! {span=> {
@@ -468,8 +468,9 @@ impl<'a> Rewriter<'a> {
     }
 
     /// The future of an async cleanup (`body` is `async { ... }` or
-    /// `async move { ... }`), its code rewritten as a scope of its own, and
-    /// the function's asynchronous stack to register it on. `Err` with the
+    /// `async move { ... }`), its code rewritten as a scope of its own, the
+    /// function's asynchronous stack to register it on, and where its
+    /// `async` is. `Err` with the
     /// future alone (or nothing that parses) where it cannot be awaited,
     /// after reporting why.
     fn async_cleanup(
@@ -477,7 +478,7 @@ impl<'a> Rewriter<'a> {
         condition: Condition,
         body: &TokenStream,
         name: &str,
-    ) -> Result<(&'a Ident, TokenStream), TokenStream> {
+    ) -> Result<(&'a Ident, TokenStream, Span), TokenStream> {
         let keyword = match condition.when {
             When::Always => String::new(),
             when => format!("{}: ", when.keyword()),
@@ -513,7 +514,10 @@ impl<'a> Rewriter<'a> {
             this.visit_block_mut(&mut future.block);
         });
         let message = match (self.nested, self.locals.async_stack.as_ref()) {
-            (None, Some(stack)) => return Ok((stack, future.into_token_stream())),
+            (None, Some(stack)) => {
+                let at = future.async_token.span;
+                return Ok((stack, future.into_token_stream(), at));
+            }
             (Some(nested), _) => format!(
                 "`{form}` cannot be awaited from inside {nested}, which is a scope of its own: \
                  write it in the body of the `#[exitstack::scope] async fn`"

@@ -383,6 +383,7 @@ fn expand(
         async_stack: function
             .has_async_stack
             .then(|| Ident::new("__exitstack_async", span)),
+        send: args.not_send.is_none(),
     };
     let ty = function.output.as_deref().map_or_else(
         || quote_spanned!(func.sig.ident.span()=> ()),
@@ -408,6 +409,7 @@ fn expand(
         scope,
         ret,
         async_stack,
+        ..
     } = &locals;
     let ty = &returns.ty;
     let declare = quote_spanned! {span=>

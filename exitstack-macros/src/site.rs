@@ -44,6 +44,9 @@ pub(crate) struct Locals {
     /// whose body has async cleanups. `None` in any other function, where
     /// an async cleanup is an error.
     pub(crate) async_stack: Option<Ident>,
+    /// Whether the implicit asynchronous stack is a `SendAsyncExitStack`
+    /// (no `?Send`).
+    pub(crate) send: bool,
 }
 
 pub(crate) enum Site<'a> {

@@ -382,8 +382,13 @@ mod async_scope {
                 }
 
                 /// Registers `future`, to be awaited at the end if the
-                /// outcome matches `when` (else dropped unpolled).
-                fn register<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, $Stack<'a>>
+                /// outcome matches `when` (else dropped unpolled):
+                /// `defer!(when: async ...)` and `cleanup!(when: async
+                /// ...)`, called through `exitstack::EntryFor`, whose impls
+                /// know whether the future is `Send` (so that one that is
+                /// not is reported on the user's tokens, and not at a bound
+                /// of this private method).
+                pub(crate) fn register<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, $Stack<'a>>
                 where
                     Fut: Future<Output = ()> + $($Send)* 'a,
                 {
@@ -438,51 +443,4 @@ mod async_scope {
 
     async_scope!(SendAsyncExitStack, send, [Send+]);
     async_scope!(AsyncExitStack, local, []);
-
-    // `defer` and `cleanup` are written out for each stack, so that their
-    // bounds, which the compiler shows when a cleanup breaks them, say what
-    // to do (hence the comments at the ends of their lines, and `skip`).
-    #[rustfmt::skip]
-    impl<'a> AsyncScope<SendAsyncExitStack<'a>> {
-        /// `defer!(when: async ...)`.
-        pub fn defer<Fut>(&self, when: When, future: Fut)
-        where
-            Fut: Future<Output = ()>
-                + 'a // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
-                + Send, // not `Send`? write `#[exitstack::scope(?Send)]` on the function
-        {
-            let _ = self.register(when, future);
-        }
-
-        /// `cleanup!(when: async ...)`.
-        pub fn cleanup<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, SendAsyncExitStack<'a>>
-        where
-            Fut: Future<Output = ()>
-                + 'a // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
-                + Send, // not `Send`? write `#[exitstack::scope(?Send)]` on the function
-        {
-            self.register(when, future)
-        }
-    }
-
-    #[rustfmt::skip]
-    impl<'a> AsyncScope<AsyncExitStack<'a>> {
-        /// `defer!(when: async ...)`.
-        pub fn defer<Fut>(&self, when: When, future: Fut)
-        where
-            Fut: Future<Output = ()>
-                + 'a, // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
-        {
-            let _ = self.register(when, future);
-        }
-
-        /// `cleanup!(when: async ...)`.
-        pub fn cleanup<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, AsyncExitStack<'a>>
-        where
-            Fut: Future<Output = ()>
-                + 'a, // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
-        {
-            self.register(when, future)
-        }
-    }
 }
