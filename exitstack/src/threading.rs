@@ -3,9 +3,9 @@
 //! one type (and one set of documented methods) serves both jobs.
 
 #[cfg(feature = "std")]
-use crate::private::{AsyncCleanup, AsyncScope};
+use crate::private::{AsyncCleanup, AsyncScope, Failed};
 #[cfg(feature = "std")]
-use crate::{AsyncStack, When};
+use crate::{AsyncStack, ErrorWatch, HoldsCleanupError, When};
 
 /// Whether the entries of a stack must be `Send`: [`Local`] (anything; the
 /// stack stays on its thread) or [`Sendable`] (`Send` entries; the stack is
@@ -76,6 +76,23 @@ pub trait EntryFor<M: Threading>: sealed::Entry<M> {
     where
         Self: Future<Output = ()> + Sized
             + 'a; // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
+
+    /// The same for `defer!(try: async ..)`, whose error goes into
+    /// `failed`. Not public API.
+    #[doc(hidden)]
+    #[cfg(feature = "std")]
+    fn __try_async_cleanup<'s, 'a, E, C>(
+        self,
+        failed: &'a Failed<E>,
+        watch: &'a ErrorWatch,
+        scope: &'s AsyncScope<AsyncStack<'a, M>>,
+        when: When,
+    ) -> AsyncCleanup<'s, AsyncStack<'a, M>>
+    where
+        Self: Future<Output = Result<(), C>> + Sized
+            + 'a, // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
+        E: HoldsCleanupError<C>,
+        C: 'a;
 }
 
 macro_rules! entry_for {
@@ -92,6 +109,23 @@ macro_rules! entry_for {
                 Self: Future<Output = ()> + Sized + 'a,
             {
                 scope.register(when, self)
+            }
+
+            #[cfg(feature = "std")]
+            #[inline]
+            fn __try_async_cleanup<'s, 'a, E, C>(
+                self,
+                failed: &'a Failed<E>,
+                watch: &'a ErrorWatch,
+                scope: &'s AsyncScope<AsyncStack<'a, $M>>,
+                when: When,
+            ) -> AsyncCleanup<'s, AsyncStack<'a, $M>>
+            where
+                Self: Future<Output = Result<(), C>> + Sized + 'a,
+                E: HoldsCleanupError<C>,
+                C: 'a,
+            {
+                scope.try_register(when, crate::private::recording(failed, watch, self))
             }
         }
     };
