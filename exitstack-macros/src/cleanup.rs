@@ -101,11 +101,19 @@ pub(crate) fn expand_fn(
     } = args;
     check_visibility(&vis, errors);
     let mut shape = check_signature(&sig, errors);
-    let returns = fn_returns(&sig, site, stack.is_some(), condition, errors);
+    let returns = fn_returns(
+        &sig,
+        &block,
+        site,
+        stack.is_some(),
+        krate.as_ref(),
+        condition,
+        errors,
+    );
     let (output, fallible) = match &returns {
         Returns::Nothing => (None, None),
         Returns::Fallible { output, at } => (Some(output.clone()), Some(*at)),
-        Returns::Refused => {
+        Returns::Refused { .. } => {
             shape = Shape::Invalid;
             (None, None)
         }
@@ -116,14 +124,20 @@ pub(crate) fn expand_fn(
             Some(FnArg::Typed(param)) => (Some(param), block.into_token_stream()),
             _ => unreachable!("checked: one typed parameter"),
         },
-        Shape::Invalid => (
-            None,
-            inert(
-                &sig,
-                &sig.output.to_token_stream(),
-                &block.into_token_stream(),
+        Shape::Invalid => match returns {
+            Returns::Refused {
+                output,
+                tail: Some(tail),
+            } => (None, inert(&sig, &output, &quote!({ #block #tail }))),
+            _ => (
+                None,
+                inert(
+                    &sig,
+                    &sig.output.to_token_stream(),
+                    &block.into_token_stream(),
+                ),
             ),
-        ),
+        },
     };
     // An inert body returns nothing.
     let (output, fallible) = if matches!(shape, Shape::Invalid) {
@@ -158,32 +172,71 @@ pub(crate) fn expand_fn(
     )
 }
 
-/// What the return type of a `#[cleanup] fn` makes it.
+/// What the return type of a `#[cleanup] fn` (or a `?` in its body) makes
+/// it.
 enum Returns {
     /// No return type: a plain cleanup.
     Nothing,
     /// A fallible cleanup (`-> output`), whose bounds are reported at `at`.
     Fallible { output: TokenStream, at: Span },
-    /// Refused, and reported: the body is made inert.
-    Refused,
+    /// Refused, and reported: the body is made inert, with the return type
+    /// `output` and, for a `?` without a return type, `tail` after it.
+    Refused {
+        output: TokenStream,
+        tail: Option<TokenStream>,
+    },
 }
 
 fn fn_returns(
     sig: &Signature,
+    block: &syn::Block,
     site: &Site<'_>,
     on_stack: bool,
+    krate: Option<&syn::Path>,
     condition: Option<Condition>,
     errors: &mut Errors,
 ) -> Returns {
     let name = &sig.ident;
-    let ReturnType::Type(_, ty) = &sig.output else {
-        return Returns::Nothing;
+    let ty = match &sig.output {
+        ReturnType::Type(_, ty) => ty,
+        ReturnType::Default => {
+            let Some(question) = top_level_question(block) else {
+                return Returns::Nothing;
+            };
+            let message = match site {
+                Site::Scope(_) => format!(
+                    "a `?` in a cleanup needs a return type for its error: write `fn {name}() -> \
+                     Result<(), E>`, a fallible cleanup, whose error becomes the function's `Err`"
+                ),
+                _ if on_stack => format!(
+                    "a `?` in a cleanup needs a return type for its error: write `fn {name}() -> \
+                     Result<(), E>`, a fallible cleanup, whose error `close()` returns"
+                ),
+                site => {
+                    let form = format!("#[cleanup] fn {name}() -> Result<(), E>");
+                    crate::site::fallible_error(site, &form, question)
+                        .map(|error| error.to_string())
+                        .unwrap_or_default()
+                }
+            };
+            errors.push(syn::Error::new(question, message));
+            // The body still type-checks, its `?`s into a `BoxError`.
+            let krate = crate::args::crate_path(krate);
+            let span = Span::mixed_site();
+            return Returns::Refused {
+                output: quote_spanned!(span=> -> ::core::result::Result<(), #krate::BoxError>),
+                tail: Some(quote_spanned!(span=> ; ::core::result::Result::Ok(()))),
+            };
+        }
     };
     let form = format!("#[cleanup] fn {name}() -> {}", written(ty));
     match refused_return(ty, &form, site, on_stack, condition) {
         Some(error) => {
             errors.push(error);
-            Returns::Refused
+            Returns::Refused {
+                output: sig.output.to_token_stream(),
+                tail: None,
+            }
         }
         None => Returns::Fallible {
             output: sig.output.to_token_stream(),
@@ -259,6 +312,30 @@ fn written(ty: &Type) -> String {
         .replace("& ", "&")
         .replace("( ", "(")
         .replace(" )", ")")
+}
+
+/// The first `?` of `block` that is the block's own: not inside a closure,
+/// an `async`, `const` or `try` block, or an item.
+pub(crate) fn top_level_question(block: &syn::Block) -> Option<Span> {
+    use syn::visit_mut::VisitMut;
+    struct Find(Option<Span>);
+    impl VisitMut for Find {
+        fn visit_expr_mut(&mut self, expr: &mut Expr) {
+            match expr {
+                Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) | Expr::TryBlock(_) => {}
+                Expr::Try(question) if self.0.is_none() => {
+                    self.0 = Some(question.question_token.span);
+                }
+                _ => syn::visit_mut::visit_expr_mut(self, expr),
+            }
+        }
+        fn visit_item_mut(&mut self, _: &mut Item) {}
+    }
+    let mut block: syn::Block =
+        syn::parse2(block.to_token_stream()).expect("printed syntax parses back");
+    let mut find = Find(None);
+    find.visit_block_mut(&mut block);
+    find.0
 }
 
 /// `#[cleanup(args)] let name = expr;` (inside `#[exitstack::scope]` only)

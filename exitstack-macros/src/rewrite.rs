@@ -651,7 +651,9 @@ impl<'a> Rewriter<'a> {
         else {
             return Stmt::Item(Item::Fn(func));
         };
-        let fallible = !matches!(func.sig.output, syn::ReturnType::Default);
+        // A `?` without a return type is reported as in a scope.
+        let fallible = !matches!(func.sig.output, syn::ReturnType::Default)
+            || cleanup::top_level_question(&func.block).is_some();
         let site = self.cleanup_site(&args, !func.sig.inputs.is_empty(), fallible);
         let mut tokens = used.unwrap_or_default();
         tokens.extend(cleanup::expand_fn(args, func, &site, self.errors));
