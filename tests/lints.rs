@@ -240,6 +240,50 @@ async fn async_impl_trait() -> impl Display {
     "displayed"
 }
 
+/// Every fallible form (`try`), sync and async.
+#[exitstack::scope]
+fn fallible_forms(log: &Log, fail: bool) -> std::io::Result<u8> {
+    let sync = |name: &'static str| {
+        push(log, name);
+        if fail {
+            Err(std::io::Error::other(name))
+        } else {
+            Ok(())
+        }
+    };
+    defer!(try: sync("try"));
+    defer!(try on_success: sync("try on success"));
+    defer!(try on_error: { sync("try on error")?; Ok::<(), std::io::Error>(()) });
+    #[cleanup]
+    fn flush() -> std::io::Result<()> {
+        sync("fn")
+    }
+    #[cleanup(on_failure)]
+    fn report(outcome: Outcome) -> Result<(), std::io::Error> {
+        assert_ne!(outcome, Outcome::Success);
+        Ok(())
+    }
+    #[cleanup]
+    let closure = || -> std::io::Result<()> { sync("let") };
+    let guard = cleanup!(try: sync("guard"));
+    guard.cancel();
+    Ok(1)
+}
+
+#[exitstack::scope]
+async fn async_fallible(
+    log: &std::sync::Mutex<Vec<&'static str>>,
+    fail: bool,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    defer!(try: async { if fail { Err("async") } else { Ok(()) } });
+    defer!(try on_error: async move { log.lock().map(drop).map_err(|_| "poisoned") });
+    let handle = cleanup!(try: async { Ok::<_, std::fmt::Error>(()) });
+    handle.cancel();
+    defer!(try: if fail { Err("sync") } else { Ok(()) });
+    std::future::ready(()).await;
+    Ok(())
+}
+
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -294,6 +338,10 @@ fn every_form_compiles_and_runs() {
     let mut service = Service {
         log: Log::default(),
     };
+    assert_eq!(fallible_forms(&log, false).unwrap(), 1);
+    assert!(fallible_forms(&log, true).is_err());
+    block_on(async_fallible(&sync_log, false)).unwrap();
+    assert!(block_on(async_fallible(&sync_log, true)).is_err());
     service.by_ref().unwrap();
     service.by_mut().unwrap();
     assert!(!log.borrow().is_empty());

@@ -19,19 +19,23 @@ async fn transfer(log: &Log, amount: &str) -> Result<u32, ParseIntError> {
                         #[allow(unused_imports)]
                         use defer as _;
                         {
-                            __exitstack_async
-                                .defer(
-                                    ::exitstack::__private::When::Always,
-                                    async { send(log, "connection closed").await },
-                                )
+                            let _ = ::exitstack::EntryFor::<
+                                ::exitstack::Sendable,
+                            >::__async_cleanup(
+                                async { send(log, "connection closed").await },
+                                &__exitstack_async,
+                                ::exitstack::__private::When::Always,
+                            );
                         };
                         let _handle = {
                             ::exitstack::__private::can_fail(&__exitstack_ret);
-                            __exitstack_async
-                                .cleanup(
-                                    ::exitstack::__private::When::Error,
-                                    async { send(log, "rolled back").await },
-                                )
+                            ::exitstack::EntryFor::<
+                                ::exitstack::Sendable,
+                            >::__async_cleanup(
+                                async { send(log, "rolled back").await },
+                                &__exitstack_async,
+                                ::exitstack::__private::When::Error,
+                            )
                         };
                         let amount: u32 = match ::exitstack::__private::branch(
                             amount.parse(),

@@ -210,15 +210,36 @@ impl Parse for CleanupArgs {
     }
 }
 
-/// The tokens of a `defer!(...)` or `cleanup!(...)`: an optional
-/// `condition:` and the body, kept as tokens.
+/// The tokens of a `defer!(...)` or `cleanup!(...)`: `try` for a fallible
+/// cleanup, an optional `condition:` and the body, kept as tokens.
 pub(crate) struct MacroBody {
+    /// The `try` of `try:` or `try condition:`.
+    pub(crate) fallible: Option<Span>,
     pub(crate) condition: Option<Condition>,
     pub(crate) body: TokenStream,
 }
 
 impl Parse for MacroBody {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `try :` and `try ident :` cannot start a statement either (a
+        // `try` block is `try {`).
+        let fallible = if input.peek(Token![try])
+            && ((input.peek2(Token![:]) && !input.peek2(Token![::]))
+                || (input.peek2(Ident) && input.peek3(Token![:]) && !input.peek3(Token![::])))
+        {
+            let keyword: Token![try] = input.parse()?;
+            if input.peek(Token![:]) {
+                input.parse::<Token![:]>()?;
+                return Ok(MacroBody {
+                    fallible: Some(keyword.span),
+                    condition: None,
+                    body: input.parse()?,
+                });
+            }
+            Some(keyword.span)
+        } else {
+            None
+        };
         // `ident :` cannot start a statement, so it is always a condition;
         // `ident ::` is a path.
         let condition = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
@@ -229,6 +250,7 @@ impl Parse for MacroBody {
             None
         };
         Ok(MacroBody {
+            fallible,
             condition,
             body: input.parse()?,
         })

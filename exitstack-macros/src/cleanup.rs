@@ -4,6 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{
     Attribute, Expr, FnArg, Item, ItemFn, Local, Pat, PatIdent, ReturnType, Signature, Type,
     Visibility,
@@ -12,7 +13,7 @@ use syn::{
 use crate::args::{CleanupArgs, Condition};
 use crate::error::{Errors, bail, format_err};
 use crate::expand::{Callback, Cleanup};
-use crate::site::Site;
+use crate::site::{Output, Site};
 
 /// `#[cleanup]` as an attribute macro: a `fn` in a block without an
 /// enclosing `#[exitstack::scope]` (inside one, the scope attribute expands
@@ -99,18 +100,56 @@ pub(crate) fn expand_fn(
         krate,
     } = args;
     check_visibility(&vis, errors);
-    let (param, body) = match check_signature(&sig, errors) {
+    let mut shape = check_signature(&sig, errors);
+    let returns = fn_returns(
+        &sig,
+        &block,
+        site,
+        stack.is_some(),
+        krate.as_ref(),
+        condition,
+        errors,
+    );
+    let (output, fallible) = match &returns {
+        Returns::Nothing => (None, None),
+        Returns::Fallible { output, at } => (Some(output.clone()), Some(*at)),
+        Returns::Refused { .. } => {
+            shape = Shape::Invalid;
+            (None, None)
+        }
+    };
+    let (param, body) = match shape {
         Shape::Plain => (None, block.into_token_stream()),
         Shape::ExitCallback => match sig.inputs.pop().map(syn::punctuated::Pair::into_value) {
             Some(FnArg::Typed(param)) => (Some(param), block.into_token_stream()),
             _ => unreachable!("checked: one typed parameter"),
         },
-        Shape::Invalid => (None, inert(&sig, &block)),
+        Shape::Invalid => match returns {
+            Returns::Refused {
+                output,
+                tail: Some(tail),
+            } => (None, inert(&sig, &output, &quote!({ #block #tail }))),
+            _ => (
+                None,
+                inert(
+                    &sig,
+                    &sig.output.to_token_stream(),
+                    &block.into_token_stream(),
+                ),
+            ),
+        },
+    };
+    // An inert body returns nothing.
+    let (output, fallible) = if matches!(shape, Shape::Invalid) {
+        (None, None)
+    } else {
+        (output, fallible)
     };
     let condition = condition.unwrap_or_else(|| Condition::always(sig.ident.span()));
     let callback = Callback::Body {
         capture,
         param,
+        output,
         body,
         span: sig.fn_token.span,
     };
@@ -126,10 +165,177 @@ pub(crate) fn expand_fn(
         &Cleanup {
             condition,
             callback,
+            fallible,
         },
         site,
         errors,
     )
+}
+
+/// What the return type of a `#[cleanup] fn` (or a `?` in its body) makes
+/// it.
+enum Returns {
+    /// No return type: a plain cleanup.
+    Nothing,
+    /// A fallible cleanup (`-> output`), whose bounds are reported at `at`.
+    Fallible { output: TokenStream, at: Span },
+    /// Refused, and reported: the body is made inert, with the return type
+    /// `output` and, for a `?` without a return type, `tail` after it.
+    Refused {
+        output: TokenStream,
+        tail: Option<TokenStream>,
+    },
+}
+
+fn fn_returns(
+    sig: &Signature,
+    block: &syn::Block,
+    site: &Site<'_>,
+    on_stack: bool,
+    krate: Option<&syn::Path>,
+    condition: Option<Condition>,
+    errors: &mut Errors,
+) -> Returns {
+    let name = &sig.ident;
+    let ty = match &sig.output {
+        ReturnType::Type(_, ty) => ty,
+        ReturnType::Default => {
+            let Some(question) = top_level_question(block) else {
+                return Returns::Nothing;
+            };
+            let message = match site {
+                Site::Scope(_) => format!(
+                    "a `?` in a cleanup needs a return type for its error: write `fn {name}() -> \
+                     Result<(), E>`, a fallible cleanup, whose error becomes the function's `Err`"
+                ),
+                _ if on_stack => format!(
+                    "a `?` in a cleanup needs a return type for its error: write `fn {name}() -> \
+                     Result<(), E>`, a fallible cleanup, whose error `close()` returns"
+                ),
+                site => {
+                    let form = format!("#[cleanup] fn {name}() -> Result<(), E>");
+                    crate::site::fallible_error(site, &form, question)
+                        .map(|error| error.to_string())
+                        .unwrap_or_default()
+                }
+            };
+            errors.push(syn::Error::new(question, message));
+            // The body still type-checks, its `?`s into a `BoxError`.
+            let krate = crate::args::crate_path(krate);
+            let span = Span::mixed_site();
+            return Returns::Refused {
+                output: quote_spanned!(span=> -> ::core::result::Result<(), #krate::BoxError>),
+                tail: Some(quote_spanned!(span=> ; ::core::result::Result::Ok(()))),
+            };
+        }
+    };
+    let form = format!("#[cleanup] fn {name}() -> {}", written(ty));
+    match refused_return(ty, &form, site, on_stack, condition) {
+        Some(error) => {
+            errors.push(error);
+            Returns::Refused {
+                output: sig.output.to_token_stream(),
+                tail: None,
+            }
+        }
+        None => Returns::Fallible {
+            output: sig.output.to_token_stream(),
+            at: ty.span(),
+        },
+    }
+}
+
+/// Whether `#[cleanup] let name = expr;` is a fallible cleanup (a closure
+/// with a return type: where its bounds are reported), and whether its
+/// return type was refused (reported).
+fn fallible_let(
+    expr: &Expr,
+    name: &syn::Ident,
+    site: &Site<'_>,
+    on_stack: bool,
+    condition: Option<Condition>,
+    errors: &mut Errors,
+) -> (Option<Span>, bool) {
+    let Expr::Closure(syn::ExprClosure {
+        output: ReturnType::Type(_, ty),
+        ..
+    }) = expr
+    else {
+        return (None, false);
+    };
+    let form = format!("#[cleanup] let {name} = || -> {} {{ .. }}", written(ty));
+    match refused_return(ty, &form, site, on_stack, condition) {
+        Some(error) => {
+            errors.push(error);
+            (None, true)
+        }
+        None => (Some(ty.span()), false),
+    }
+}
+
+/// Why a cleanup (`form`) cannot return `ty`, if it cannot: `ty` is no
+/// `Result`, or the cleanup cannot be a fallible one where it is.
+fn refused_return(
+    ty: &Type,
+    form: &str,
+    site: &Site<'_>,
+    on_stack: bool,
+    condition: Option<Condition>,
+) -> Option<syn::Error> {
+    if !matches!(Output::of(Some(ty)), Output::Maybe) {
+        return Some(format_err!(
+            ty,
+            "a cleanup cannot return a value: nothing receives it; remove the return type (a \
+             fallible cleanup returns `Result<(), E>`, and its error becomes the `Err` of the \
+             `#[exitstack::scope]` fn it is written in)"
+        ));
+    }
+    if on_stack {
+        return None;
+    }
+    let condition = condition.unwrap_or_else(|| Condition::always(Span::call_site()));
+    crate::site::fallible_error(site, form, ty.span())
+        .or_else(|| crate::site::fallible_on_panic(condition, form))
+}
+
+/// A type as its tokens print, without the spaces `ToTokens` puts around
+/// its punctuation (for messages).
+fn written(ty: &Type) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+        .replace("( ", "(")
+        .replace(" )", ")")
+}
+
+/// The first `?` of `block` that is the block's own: not inside a closure,
+/// an `async`, `const` or `try` block, or an item.
+pub(crate) fn top_level_question(block: &syn::Block) -> Option<Span> {
+    use syn::visit_mut::VisitMut;
+    struct Find(Option<Span>);
+    impl VisitMut for Find {
+        fn visit_expr_mut(&mut self, expr: &mut Expr) {
+            match expr {
+                Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) | Expr::TryBlock(_) => {}
+                Expr::Try(question) if self.0.is_none() => {
+                    self.0 = Some(question.question_token.span);
+                }
+                _ => syn::visit_mut::visit_expr_mut(self, expr),
+            }
+        }
+        fn visit_item_mut(&mut self, _: &mut Item) {}
+    }
+    let mut block: syn::Block =
+        syn::parse2(block.to_token_stream()).expect("printed syntax parses back");
+    let mut find = Find(None);
+    find.visit_block_mut(&mut block);
+    find.0
 }
 
 /// `#[cleanup(args)] let name = expr;` (inside `#[exitstack::scope]` only)
@@ -186,13 +392,16 @@ pub(crate) fn expand_let(
         ));
         syn::parse_quote_spanned!(let_token.span=> || {})
     };
+    let (fallible, refused) = fallible_let(&expr, &name, site, stack.is_some(), condition, errors);
     let (expr, takes_outcome) = match expr {
-        Expr::Closure(closure) if closure.inputs.len() > 1 => {
-            errors.push(format_err!(
-                closure.inputs,
-                "a cleanup closure takes no parameters, or one `Outcome` to see how the scope \
-                 ended: capture what it needs from the surrounding scope instead"
-            ));
+        Expr::Closure(closure) if closure.inputs.len() > 1 || refused => {
+            if closure.inputs.len() > 1 {
+                errors.push(format_err!(
+                    closure.inputs,
+                    "a cleanup closure takes no parameters, or one `Outcome` to see how the scope \
+                     ended: capture what it needs from the surrounding scope instead"
+                ));
+            }
             // Best effort: the closure is type-checked, never called.
             let span = Span::mixed_site();
             let inert = quote_spanned! {span=> || {
@@ -221,6 +430,7 @@ pub(crate) fn expand_let(
         &Cleanup {
             condition,
             callback,
+            fallible,
         },
         site,
         errors,
@@ -288,13 +498,12 @@ enum Shape {
 /// The body of a cleanup whose signature was reported: a closure with the
 /// signature's parameters and return type that is never called, so that the
 /// body still type-checks (and an IDE still sees it) without more errors.
-fn inert(sig: &Signature, block: &syn::Block) -> TokenStream {
+fn inert(sig: &Signature, output: &TokenStream, block: &TokenStream) -> TokenStream {
     let asyncness = &sig.asyncness;
     let inputs = sig
         .inputs
         .iter()
         .filter(|arg| matches!(arg, FnArg::Typed(_)));
-    let output = &sig.output;
     let body = match &sig.unsafety {
         Some(unsafety) => quote!({ #unsafety #block }),
         None => block.into_token_stream(),
@@ -347,12 +556,6 @@ fn check_signature(sig: &Signature, errors: &mut Errors) -> Shape {
             quote!(#generics #where_clause),
             "a cleanup cannot be generic: it is a closure over the surrounding scope, \
              which can name the types it needs"
-        ));
-    }
-    if let ReturnType::Type(arrow, ty) = &sig.output {
-        invalid(format_err!(
-            quote!(#arrow #ty),
-            "a cleanup cannot return a value: nothing receives it; remove the return type"
         ));
     }
     if let Some(variadic) = &sig.variadic {

@@ -17,6 +17,8 @@ pub(crate) enum Callback {
     Body {
         capture: Option<syn::Token![move]>,
         param: Option<syn::PatType>,
+        /// `-> Result<(), C>` of a fallible `#[cleanup] fn`.
+        output: Option<TokenStream>,
         /// A braced block.
         body: TokenStream,
         /// Where the closure is reported to be (a user token).
@@ -40,16 +42,18 @@ impl Callback {
         match self {
             Callback::Body {
                 capture,
+                output,
                 body,
                 span,
                 ..
-            } => quote_spanned!(*span=> #capture || #body),
+            } => quote_spanned!(*span=> #capture || #output #body),
             Callback::Value { expr, .. } => quote!(#expr),
         }
     }
 
-    /// An `FnOnce(Outcome)`.
-    fn with_outcome(&self, krate: &TokenStream) -> TokenStream {
+    /// An `FnOnce(Outcome)`, its parameter `typed` if it is bound to a local
+    /// first.
+    fn with_outcome(&self, krate: &TokenStream, typed: bool) -> TokenStream {
         match self {
             // The closure takes exitstack's `Outcome` and binds the user's
             // pattern to it, so a wrong type is reported as a mismatch on
@@ -57,6 +61,7 @@ impl Callback {
             Callback::Body {
                 capture,
                 param: Some(syn::PatType { pat, ty, .. }),
+                output,
                 body,
                 span,
             } => {
@@ -66,7 +71,7 @@ impl Callback {
                 );
                 let outcome_ty = quote_spanned!(Span::mixed_site()=> #krate::__private::Outcome);
                 quote_spanned! {*span=>
-                    #capture |#outcome: #outcome_ty| {
+                    #capture |#outcome: #outcome_ty| #output {
                         let #pat: #ty = #outcome;
                         #body
                     }
@@ -75,9 +80,23 @@ impl Callback {
             Callback::Body {
                 capture,
                 param: None,
+                output,
                 body,
                 span,
-            } => quote_spanned!(*span=> #capture |_| #body),
+            } => {
+                // Typed for a fallible cleanup, whose closure is bound
+                // before it is passed on: its error type is then known
+                // (from the body) when the bounds on it are checked.
+                let outcome_ty = typed
+                    .then(|| quote_spanned!(Span::mixed_site()=> : #krate::__private::Outcome));
+                let output = match output {
+                    None if typed => Some(quote_spanned! {Span::mixed_site().located_at(*span)=>
+                        -> ::core::result::Result<(), _>
+                    }),
+                    output => output.clone(),
+                };
+                quote_spanned!(*span=> #capture |_ #outcome_ty| #output #body)
+            }
             Callback::Value {
                 expr,
                 takes_outcome: true,
@@ -97,6 +116,9 @@ impl Callback {
 pub(crate) struct Cleanup {
     pub(crate) condition: Condition,
     pub(crate) callback: Callback,
+    /// A fallible cleanup (`try`, or a `#[cleanup] fn` with a return type):
+    /// where it says so. Its callback returns `Result<(), C>`.
+    pub(crate) fallible: Option<Span>,
 }
 
 impl Cleanup {
@@ -111,9 +133,12 @@ impl Cleanup {
     pub(crate) fn guard(&self, krate: &TokenStream, locals: Option<&Locals>) -> TokenStream {
         let span = Span::mixed_site().located_at(self.condition.span);
         let when = self.condition.when;
+        if let Some(at) = self.fallible {
+            return self.fallible_guard(krate, locals, at);
+        }
         match locals {
             Some(locals) => {
-                let callback = self.callback.with_outcome(krate);
+                let callback = self.callback.with_outcome(krate, false);
                 let check = self.can_fail(krate, locals);
                 let scope = &locals.scope;
                 let when = when.to_path(krate);
@@ -127,7 +152,7 @@ impl Cleanup {
                 quote_spanned!(span=> #krate::__private::Defer::new(#callback))
             }
             None => {
-                let callback = self.callback.with_outcome(krate);
+                let callback = self.callback.with_outcome(krate, false);
                 // Best effort after an error was reported: `Guard::new`
                 // rejects `When::Error`.
                 let when = if when.needs_scope() {
@@ -139,6 +164,48 @@ impl Cleanup {
                 quote_spanned!(span=> #krate::__private::Guard::new(#when, #callback))
             }
         }
+    }
+
+    /// A fallible cleanup of the implicit stack: its error goes into the
+    /// function's `Failed` slot, through the public `HoldsCleanupError`,
+    /// whose bounds are reported at `at` (the user's `try`, or the return
+    /// type of the `#[cleanup] fn`). Without `locals` (an error was
+    /// reported), best effort: a guard that drops the result.
+    fn fallible_guard(
+        &self,
+        krate: &TokenStream,
+        locals: Option<&Locals>,
+        at: Span,
+    ) -> TokenStream {
+        let span = Span::mixed_site().located_at(self.condition.span);
+        let callback = self.callback.with_outcome(krate, true);
+        let Some(locals) = locals else {
+            let f = Ident::new("__exitstack_callback", Span::mixed_site());
+            let outcome = Ident::new("__exitstack_outcome", Span::mixed_site());
+            let when = When::Always.to_path(krate);
+            return quote_spanned! {span=>
+                #krate::__private::Guard::new(#when, {
+                    let #f = #callback;
+                    move |#outcome| {
+                        let _ = #f(#outcome);
+                    }
+                })
+            };
+        };
+        let check = self.can_fail(krate, locals);
+        let scope = &locals.scope;
+        let failed = locals.uses_failed(at);
+        let when = self.condition.when.to_path(krate);
+        let at = Span::mixed_site().located_at(at);
+        let holds = crate::site::at(&quote!(#krate::HoldsCleanupError::__guard), at);
+        // Bound first, so that its error type is known when the bounds are
+        // checked (and named in their message).
+        let cleanup = Ident::new("__exitstack_cleanup", at);
+        quote_spanned! {span=> {
+            #check
+            let #cleanup = #callback;
+            #holds(#cleanup, &#failed, &#scope, #when)
+        }}
     }
 
     pub(crate) fn takes_outcome(&self) -> bool {
@@ -154,17 +221,20 @@ impl Cleanup {
     pub(crate) fn register(&self, krate: &TokenStream, stack: &Expr) -> TokenStream {
         let span = Span::mixed_site().located_at(self.condition.span);
         let stack = receiver(stack);
+        if self.fallible.is_some() {
+            return self.register_fallible(krate, &stack);
+        }
         match self.condition.when {
             When::Always if !self.callback.takes_outcome() => {
                 let callback = self.callback.plain();
                 quote_spanned!(span=> #stack.callback(#callback))
             }
             When::Always => {
-                let callback = self.callback.with_outcome(krate);
+                let callback = self.callback.with_outcome(krate, false);
                 quote_spanned!(span=> #stack.push(#callback))
             }
             when => {
-                let callback = self.callback.with_outcome(krate);
+                let callback = self.callback.with_outcome(krate, false);
                 let when = when.to_path(krate);
                 let f = Ident::new("__exitstack_callback", Span::mixed_site());
                 let outcome = Ident::new("__exitstack_outcome", Span::mixed_site());
@@ -174,6 +244,42 @@ impl Cleanup {
                         #stack.push(move |#outcome: #krate::__private::Outcome| {
                             if #when.matches(#outcome) {
                                 #f(#outcome);
+                            }
+                        })
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Cleanup {
+    /// A fallible cleanup on an explicit stack: `try_callback` or
+    /// `try_push`, whose error `close()` returns.
+    fn register_fallible(&self, krate: &TokenStream, stack: &TokenStream) -> TokenStream {
+        let span = Span::mixed_site().located_at(self.condition.span);
+        match self.condition.when {
+            When::Always if !self.callback.takes_outcome() => {
+                let callback = self.callback.plain();
+                quote_spanned!(span=> #stack.try_callback(#callback))
+            }
+            When::Always => {
+                let callback = self.callback.with_outcome(krate, false);
+                quote_spanned!(span=> #stack.try_push(#callback))
+            }
+            when => {
+                let callback = self.callback.with_outcome(krate, false);
+                let when = when.to_path(krate);
+                let f = Ident::new("__exitstack_callback", Span::mixed_site());
+                let outcome = Ident::new("__exitstack_outcome", Span::mixed_site());
+                quote_spanned! {span=>
+                    {
+                        let #f = #callback;
+                        #stack.try_push(move |#outcome: #krate::__private::Outcome| {
+                            if #when.matches(#outcome) {
+                                #f(#outcome)
+                            } else {
+                                ::core::result::Result::Ok(())
                             }
                         })
                     }
@@ -200,25 +306,55 @@ pub(crate) fn can_fail(
         .then(|| quote_spanned!(span=> #krate::__private::can_fail(&#ret);))
 }
 
-/// An async cleanup (`future` is its `async` block) on the function's
-/// implicit asynchronous stack: `defer!` (`handle` false) registers it,
-/// `cleanup!` also returns the handle that cancels it. The one place an
-/// async cleanup is expanded.
+/// An async cleanup (`future` is its `async` block, whose `async` is at
+/// `at`) on the function's implicit asynchronous stack: `defer!` (`handle`
+/// false) registers it, `cleanup!` also returns the handle that cancels it.
+/// A fallible one (`try` at `fallible`) first has its error go into the
+/// function's `Failed` slot. The one place an async cleanup is expanded.
+///
+/// It is registered through `exitstack::EntryFor`, a public trait whose
+/// impls know whether the future must be `Send`: a future that is not is
+/// reported at its `async`, with no private bound in the notes.
 pub(crate) fn register_async(
     condition: Condition,
     locals: &Locals,
     stack: &Ident,
     future: &TokenStream,
     handle: bool,
+    at: Span,
+    fallible: Option<Span>,
 ) -> TokenStream {
     let span = Span::mixed_site().located_at(condition.span);
     let krate = &locals.krate;
     let check = can_fail(condition, krate, locals);
     let when = condition.when.to_path(krate);
-    let method = Ident::new(if handle { "cleanup" } else { "defer" }, span);
+    let at = Span::mixed_site().located_at(at);
+    let (method, failed) = match fallible {
+        Some(fallible) => {
+            let failed = locals.uses_failed(fallible);
+            let mut scope = locals.scope.clone();
+            scope.set_span(scope.span().located_at(fallible));
+            (
+                "__try_async_cleanup",
+                Some(quote_spanned!(Span::mixed_site().located_at(fallible)=> &#failed, &#scope,)),
+            )
+        }
+        None => ("__async_cleanup", None),
+    };
+    let method = Ident::new(method, at);
+    let marker = Ident::new(if locals.send { "Sendable" } else { "Local" }, at);
+    let entry_for = crate::site::at(&quote!(#krate::EntryFor::<#krate::#marker>), at);
+    let mut stack = stack.clone();
+    stack.set_span(stack.span().located_at(at));
+    let register = quote_spanned!(at=> #entry_for::#method(#future, #failed &#stack, #when));
+    let register = if handle {
+        register
+    } else {
+        quote_spanned!(span=> let _ = #register;)
+    };
     quote_spanned! {span=> {
         #check
-        #stack.#method(#when, #future)
+        #register
     }}
 }
 

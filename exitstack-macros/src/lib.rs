@@ -202,9 +202,12 @@ use proc_macro::TokenStream;
 ///
 /// A cleanup runs when its block ends, with nothing to pass it arguments and
 /// nothing to receive a result, so it takes no parameters (other than one
-/// `Outcome`), has no return type, and is not generic, `async`, `unsafe`,
-/// `const`, `extern` or `pub`. Each is a compile error on the offending
-/// tokens that says what to write instead:
+/// `Outcome`), has no return type (except `-> Result<(), E>` for a
+/// [fallible cleanup](macro@scope#fallible-cleanups) in an
+/// `#[exitstack::scope]` fn, or on an explicit `stack =`, whose `close()`
+/// returns its error), and is not generic, `async`, `unsafe`, `const`,
+/// `extern` or `pub`. Each is a compile error on the offending tokens that
+/// says what to write instead:
 ///
 /// ```compile_fail
 /// use exitstack::cleanup;
@@ -280,6 +283,7 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `#[cleanup] let name = \|\| ...;` | the same with a closure (taking nothing, or one `Outcome`), or any `FnOnce()` value |
 /// | `pop_all!()` | cancels every cleanup of the function registered so far: Python's `if result: stack.pop_all()` |
 /// | `defer!(async { ... })`, `cleanup!(async { ... })` | in an `async fn`: a cleanup that is awaited when the body ends (see [below](#async-cleanups)), with every condition |
+/// | `defer!(try: expr)`, `cleanup!(try: expr)`, `#[cleanup] fn name() -> Result<(), E>` | a fallible cleanup, whose error becomes the function's `Err` (see [below](#fallible-cleanups)) |
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -363,6 +367,128 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `Box<dyn Error>`, `Ok(&self.name)` to `&str`, fn items to fn pointers),
 /// and type errors in them are reported at the value, with rustc's own
 /// messages.
+///
+/// # Fallible cleanups
+///
+/// A cleanup that can fail — `file.sync_all()`, a commit, an unlock over the
+/// network — is written with `try` first: `defer!(try: expr)`, where `expr`
+/// is a `Result<(), C>`. Its error is not lost: it becomes the function's
+/// `Err`, as with Go's `defer f.Close()` into a named error result, or
+/// Python's `__exit__` raising.
+///
+/// ```
+/// use std::io;
+/// use exitstack::{ScopeError, defer};
+///
+/// /// A file whose `sync_all` fails when the disk is full, as
+/// /// `std::fs::File::sync_all` can.
+/// struct File { name: &'static str, disk_full: bool }
+///
+/// impl File {
+///     fn sync_all(&self) -> io::Result<()> {
+///         if self.disk_full {
+///             return Err(io::Error::new(io::ErrorKind::StorageFull, format!("{}: disk full", self.name)));
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// #[exitstack::scope]
+/// fn save(file: &File, data: &str) -> io::Result<usize> {
+///     defer!(try: file.sync_all());
+///     if data.is_empty() {
+///         return Err(io::Error::new(io::ErrorKind::InvalidInput, "nothing to save"));
+///     }
+///     Ok(data.len()) // written, but not yet on the disk: `sync_all` decides
+/// }
+///
+/// let ok = File { name: "a.txt", disk_full: false };
+/// let full = File { name: "b.txt", disk_full: true };
+/// assert_eq!(save(&ok, "data").unwrap(), 4);
+///
+/// // The body succeeded: the cleanup's error is the function's, as it is.
+/// let error = save(&full, "data").unwrap_err();
+/// assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+/// assert_eq!(error.to_string(), "b.txt: disk full");
+///
+/// // The body failed: its error comes first, the cleanup's is kept beside it.
+/// let error = save(&full, "").unwrap_err();
+/// assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+/// let scope = error.get_ref().unwrap().downcast_ref::<ScopeError<io::Error>>().unwrap();
+/// assert_eq!(scope.body().unwrap().to_string(), "nothing to save");
+/// assert_eq!(scope.cleanup().unwrap().first().to_string(), "b.txt: disk full");
+/// ```
+///
+/// The forms:
+///
+/// | form | |
+/// |---|---|
+/// | `defer!(try: expr)`, `defer!(try: { ...; expr })` | runs always; a `?` inside returns from the cleanup (if its last value is `Ok(())`, name the error type: `Ok::<(), io::Error>(())`) |
+/// | `defer!(try on_success: expr)`, `try on_error:`, `try on_failure:`, `try always:` | with a condition (`try on_panic:` is refused: a panicking function returns nothing the error could go into) |
+/// | `let guard = cleanup!(try: expr);` | the guard: `.cancel()`, or `.run()` now (its error is then kept for the function to return) |
+/// | `#[cleanup] fn name() -> Result<(), C> { ... }` | the decorator form, with a parameter `Outcome` too, and every condition (`#[cleanup(on_success)]`) |
+/// | `#[cleanup] let name = \|\| -> Result<(), C> { ... };` | a closure with its return type written |
+/// | `defer!(try: async { ... })`, `cleanup!(try on_error: async move { ... })` | in an `async fn`: awaited after the body, as the other [async cleanups](#async-cleanups) |
+///
+/// What the function returns, when its body returned:
+///
+/// * `Ok(v)`, and no fallible cleanup failed: `Ok(v)`.
+/// * `Ok(v)`, and some failed: `Err(E::from(c))`, where `c` is the error of
+///   the *first* to fail (in the order they ran): with `io::Result` and
+///   `file.sync_all()`, the `io::Error` of `sync_all` itself. If more
+///   failed after it, they are kept beside it: `Err(E::from(ScopeError::Body
+///   { error: E::from(c), cleanup: Some(the others) }))`.
+/// * `Err(e)`: `Err(e)` unchanged if no fallible cleanup failed; else
+///   `Err(E::from(ScopeError::Body { error: e, cleanup: Some(all of them)
+///   }))`: the body's error stays primary, and no error is lost.
+///
+/// So the function must return a `Result<T, E>` (however it is spelled:
+/// `io::Result<T>`, `anyhow::Result<T>`, an alias; through
+/// [`exitstack::ScopeResult`](https://docs.rs/exitstack/latest/exitstack/trait.ScopeResult.html)),
+/// and its error type must hold each cleanup's error `C`:
+/// [`E: HoldsCleanupError<C>`](https://docs.rs/exitstack/latest/exitstack/trait.HoldsCleanupError.html),
+/// that is `E: From<C> + From<ScopeError<E>>` (the function's error type
+/// can hold cleanup errors beside its own) with `C: Into<BoxError> + Send +
+/// 'static`. `io::Error`, `Box<dyn Error>` (with or without `+ Send +
+/// Sync`) and `anyhow::Error` do; an error enum of yours does with a
+/// variant `Scope(Box<ScopeError<MyError>>)` and the `From` impls (see
+/// `ScopeError`). A missing one is a compile error on the cleanup that
+/// says which.
+///
+/// The rest follows the other cleanups:
+///
+/// * **Order.** Fallible cleanups run in LIFO order with every other
+///   cleanup of the function, as the guards they are.
+/// * **A failed cleanup is an error for the ones after it** (DESIGN
+///   policy 8): the cleanups that run after it see `Outcome::Error`, so an
+///   `on_error` cleanup declared before a commit that fails rolls back, and
+///   an `on_success` one does not run.
+/// * **A cleanup in an inner block** (a loop's body) runs when that block
+///   ends; if it fails, its error is kept, and the function returns an
+///   `Err` whatever its body then returns.
+/// * **Panics.** A fallible cleanup still runs when the body panics (unless
+///   its condition says otherwise); its error is then dropped, as a dropped
+///   stack's are (debug builds say so on standard error): the function
+///   returns nothing.
+/// * **`pop_all!()`** cancels fallible cleanups too.
+/// * **Where.** Only in the body of an `#[exitstack::scope]` fn: outside
+///   one (and in its closures, scopes of their own), nothing could receive
+///   the error, and `defer!(try: ..)` is a compile error; register the
+///   cleanup on a stack there (`ExitStack::try_callback`, whose `close()`
+///   returns its error).
+/// * **Cost.** None for a function without fallible cleanups. With some,
+///   the function holds one more local (a `Mutex` over an empty `Vec`,
+///   locked only when a cleanup fails); each is a guard as any other, and
+///   a failure boxes its error.
+///
+/// ```compile_fail
+/// use exitstack::defer;
+///
+/// #[exitstack::scope]
+/// fn save(file: &std::fs::File) { // error: the function returns no `Result`
+///     defer!(try: file.sync_all());
+/// }
+/// ```
 ///
 /// # Async cleanups
 ///

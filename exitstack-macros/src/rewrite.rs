@@ -189,40 +189,93 @@ impl<'a> Rewriter<'a> {
     fn guard(&mut self, cleanup: &Cleanup, form: &str) -> TokenStream {
         let when = cleanup.condition.when;
         if sees_errors(when, cleanup.takes_outcome()) && self.nested.is_some() {
-            let form = format!("{form}({}: ...)", when.keyword());
+            let form = format!(
+                "{form}({}{}: ...)",
+                try_prefix(cleanup.fallible),
+                when.keyword()
+            );
             self.errors
                 .push(self.site().needs_scope_error(cleanup.condition, &form));
         }
-        let locals = match self.nested {
-            None if self.needs_scope(when, cleanup.takes_outcome()) => Some(self.locals),
+        let mut locals = match self.nested {
+            None if self.needs_scope(when, cleanup.takes_outcome())
+                || cleanup.fallible.is_some() =>
+            {
+                Some(self.locals)
+            }
             _ => None,
         };
+        if let Some(at) = cleanup.fallible
+            && let Some(error) = self.fallible_error(form, cleanup.condition, at)
+        {
+            self.errors.push(error);
+            locals = None;
+        }
         cleanup.guard(&self.locals.krate, locals)
+    }
+
+    /// Why a fallible cleanup (`try` at `at`) of `form` (`defer!`,
+    /// `cleanup!`) cannot be one here, if it cannot.
+    fn fallible_error(&self, form: &str, condition: Condition, at: Span) -> Option<syn::Error> {
+        let keyword = match condition.when {
+            When::Always => String::new(),
+            when => format!(" {}", when.keyword()),
+        };
+        let form = format!("{form}(try{keyword}: ...)");
+        site::fallible_error(&self.site(), &form, at)
+            .or_else(|| site::fallible_on_panic(condition, &form))
     }
 
     /// `defer!(condition: body)`: `let __exitstack_guard = <guard>;`, or the
     /// registration of an async cleanup.
     fn defer(&mut self, attrs: &[Attribute], mac: &Macro) -> Stmt {
         let used = mark_used(&mac.path);
-        let Some(MacroBody { condition, body }) = self.errors.ok(mac.parse_body()) else {
+        let Some(MacroBody {
+            fallible,
+            condition,
+            body,
+        }) = self.errors.ok(mac.parse_body())
+        else {
             return empty_stmt();
         };
         let condition = condition.unwrap_or_else(|| Condition::always(mac.path.span()));
         let span = Span::mixed_site().located_at(mac.path.span());
         let tokens = if starts_with_async(&body) {
-            match self.async_cleanup(condition, &body, "defer!") {
-                Ok((stack, future)) => {
-                    let registered =
-                        expand::register_async(condition, self.locals, stack, &future, false);
+            match self.async_cleanup(fallible, condition, &body, "defer!") {
+                Ok((stack, future, at)) => {
+                    let registered = expand::register_async(
+                        condition,
+                        self.locals,
+                        stack,
+                        &future,
+                        false,
+                        at,
+                        fallible,
+                    );
                     quote_spanned!(span=> #(#attrs)* #registered;)
                 }
                 Err(future) => quote_spanned!(span=> #(#attrs)* let _ = #future;),
             }
-        } else if let Some((value, body)) = value_form(&body) {
+        } else if let (Some((value, body)), None) = (value_form(&body), fallible) {
             let guard = self.value_guard(condition, &value, body);
             quote_spanned!(span=> #(#attrs)* #guard)
         } else {
-            let cleanup = self.body_cleanup(condition, body, mac);
+            if let (Some(at), Some((value, _))) = (fallible, value_form(&body)) {
+                self.errors.push(syn::Error::new(
+                    at,
+                    format!(
+                        "a fallible cleanup has no value form: write `defer!(try: ...)` with a \
+                         body that uses `{value}`, or `defer!({value} => ...)` with a body that \
+                         handles its error"
+                    ),
+                ));
+                // Best effort: the value stays used.
+                let span = Span::mixed_site().located_at(value.span());
+                return Stmt::Item(Item::Verbatim(
+                    quote_spanned!(span=> #used #(#attrs)* let _ = &#value;),
+                ));
+            }
+            let cleanup = self.body_cleanup(fallible, condition, body, mac);
             let guard = self.guard(&cleanup, "defer!");
             let name = Ident::new("__exitstack_guard", span);
             quote_spanned!(span=> #(#attrs)* let #name = #guard;)
@@ -277,7 +330,13 @@ impl<'a> Rewriter<'a> {
     }
 
     /// The cleanup of a `defer!` or `cleanup!` with a synchronous body.
-    fn body_cleanup(&mut self, condition: Condition, body: TokenStream, mac: &Macro) -> Cleanup {
+    fn body_cleanup(
+        &mut self,
+        fallible: Option<Span>,
+        condition: Condition,
+        body: TokenStream,
+        mac: &Macro,
+    ) -> Cleanup {
         let mut body = Group::new(Delimiter::Brace, self.cleanup_body(body));
         body.set_span(mac.delimiter.span().join());
         Cleanup {
@@ -285,9 +344,11 @@ impl<'a> Rewriter<'a> {
             callback: Callback::Body {
                 capture: None,
                 param: None,
+                output: None,
                 body: body.into_token_stream(),
                 span: mac.path.span(),
             },
+            fallible,
         }
     }
 
@@ -295,25 +356,38 @@ impl<'a> Rewriter<'a> {
     /// expression.
     fn cleanup(&mut self, mac: &Macro) -> Expr {
         let krate = &self.locals.krate;
-        let Some(MacroBody { condition, body }) = self.errors.ok(mac.parse_body()) else {
+        let Some(MacroBody {
+            fallible,
+            condition,
+            body,
+        }) = self.errors.ok(mac.parse_body())
+        else {
             // Best effort: a guard that does nothing, so `.cancel()` resolves.
             return Expr::Verbatim(quote!(#krate::__private::Defer::new(|| {})));
         };
         let condition = condition.unwrap_or_else(|| Condition::always(mac.path.span()));
         if starts_with_async(&body) {
             let span = Span::mixed_site().located_at(condition.span);
-            return Expr::Verbatim(match self.async_cleanup(condition, &body, "cleanup!") {
-                Ok((stack, future)) => {
-                    expand::register_async(condition, self.locals, stack, &future, true)
-                }
-                // Best effort: something with `.cancel()`.
-                Err(future) => quote_spanned! {span=> {
-                    let _ = #future;
-                    #krate::__private::Defer::new(|| {})
-                }},
-            });
+            return Expr::Verbatim(
+                match self.async_cleanup(fallible, condition, &body, "cleanup!") {
+                    Ok((stack, future, at)) => expand::register_async(
+                        condition,
+                        self.locals,
+                        stack,
+                        &future,
+                        true,
+                        at,
+                        fallible,
+                    ),
+                    // Best effort: something with `.cancel()`.
+                    Err(future) => quote_spanned! {span=> {
+                        let _ = #future;
+                        #krate::__private::Defer::new(|| {})
+                    }},
+                },
+            );
         }
-        let cleanup = self.body_cleanup(condition, body, mac);
+        let cleanup = self.body_cleanup(fallible, condition, body, mac);
         Expr::Verbatim(self.guard(&cleanup, "cleanup!"))
     }
 
@@ -468,19 +542,22 @@ impl<'a> Rewriter<'a> {
     }
 
     /// The future of an async cleanup (`body` is `async { ... }` or
-    /// `async move { ... }`), its code rewritten as a scope of its own, and
-    /// the function's asynchronous stack to register it on. `Err` with the
+    /// `async move { ... }`), its code rewritten as a scope of its own, the
+    /// function's asynchronous stack to register it on, and where its
+    /// `async` is. `Err` with the
     /// future alone (or nothing that parses) where it cannot be awaited,
     /// after reporting why.
     fn async_cleanup(
         &mut self,
+        fallible: Option<Span>,
         condition: Condition,
         body: &TokenStream,
         name: &str,
-    ) -> Result<(&'a Ident, TokenStream), TokenStream> {
-        let keyword = match condition.when {
-            When::Always => String::new(),
-            when => format!("{}: ", when.keyword()),
+    ) -> Result<(&'a Ident, TokenStream, Span), TokenStream> {
+        let keyword = match (fallible, condition.when) {
+            (None, When::Always) => String::new(),
+            (Some(_), When::Always) => "try: ".to_owned(),
+            (fallible, when) => format!("{}{}: ", try_prefix(fallible), when.keyword()),
         };
         let form = format!("{name}({keyword}async ...)");
         let not_a_block = |tokens: &dyn ToTokens| {
@@ -512,8 +589,22 @@ impl<'a> Rewriter<'a> {
         self.nested(Nested::Cleanup, |this| {
             this.visit_block_mut(&mut future.block);
         });
+        if let Some(at) = fallible {
+            let error = match self.nested {
+                Some(_) => None,
+                None => site::fallible_error(&self.site(), &form, at)
+                    .or_else(|| site::fallible_on_panic(condition, &form)),
+            };
+            if let Some(error) = error {
+                self.errors.push(error);
+                return Err(future.into_token_stream());
+            }
+        }
         let message = match (self.nested, self.locals.async_stack.as_ref()) {
-            (None, Some(stack)) => return Ok((stack, future.into_token_stream())),
+            (None, Some(stack)) => {
+                let at = future.async_token.span;
+                return Ok((stack, future.into_token_stream(), at));
+            }
             (Some(nested), _) => format!(
                 "`{form}` cannot be awaited from inside {nested}, which is a scope of its own: \
                  write it in the body of the `#[exitstack::scope] async fn`"
@@ -560,7 +651,10 @@ impl<'a> Rewriter<'a> {
         else {
             return Stmt::Item(Item::Fn(func));
         };
-        let site = self.cleanup_site(&args, !func.sig.inputs.is_empty());
+        // A `?` without a return type is reported as in a scope.
+        let fallible = !matches!(func.sig.output, syn::ReturnType::Default)
+            || cleanup::top_level_question(&func.block).is_some();
+        let site = self.cleanup_site(&args, !func.sig.inputs.is_empty(), fallible);
         let mut tokens = used.unwrap_or_default();
         tokens.extend(cleanup::expand_fn(args, func, &site, self.errors));
         Stmt::Item(Item::Verbatim(tokens))
@@ -582,7 +676,11 @@ impl<'a> Rewriter<'a> {
             local.init.as_ref().map(|init| &*init.expr),
             Some(Expr::Closure(closure)) if closure.inputs.len() == 1
         );
-        let site = self.cleanup_site(&args, takes_outcome);
+        let fallible = matches!(
+            local.init.as_ref().map(|init| &*init.expr),
+            Some(Expr::Closure(closure)) if !matches!(closure.output, syn::ReturnType::Default)
+        );
+        let site = self.cleanup_site(&args, takes_outcome, fallible);
         let mut tokens = used.unwrap_or_default();
         tokens.extend(cleanup::expand_let(args, local, &site, self.errors));
         Stmt::Item(Item::Verbatim(tokens))
@@ -590,12 +688,17 @@ impl<'a> Rewriter<'a> {
 
     /// Where a `#[cleanup]` expands: tied to the function's scope when it
     /// needs it, else as outside any scope (a plain guard).
-    fn cleanup_site(&self, args: &crate::args::CleanupArgs, takes_outcome: bool) -> Site<'a> {
+    fn cleanup_site(
+        &self,
+        args: &crate::args::CleanupArgs,
+        takes_outcome: bool,
+        fallible: bool,
+    ) -> Site<'a> {
         let when = args
             .condition
             .map_or(When::Always, |condition| condition.when);
         match self.nested {
-            None if args.stack.is_none() && !self.needs_scope(when, takes_outcome) => {
+            None if args.stack.is_none() && !fallible && !self.needs_scope(when, takes_outcome) => {
                 Site::Standalone
             }
             _ => self.site(),
@@ -921,7 +1024,7 @@ fn cleanup_attr_depends_on_outcome(attr: TokenStream, item: &[TokenTree]) -> boo
 /// Whether a `defer!` / `cleanup!` body starts with a condition that needs
 /// to know about errors.
 fn depends_on_outcome(body: TokenStream) -> bool {
-    let mut tokens = body.into_iter();
+    let mut tokens = skip_try(body).into_iter();
     match (tokens.next(), tokens.next()) {
         (Some(TokenTree::Ident(condition)), Some(TokenTree::Punct(colon))) => {
             colon.as_char() == ':'
@@ -934,7 +1037,7 @@ fn depends_on_outcome(body: TokenStream) -> bool {
 }
 
 fn is_async_body(body: TokenStream) -> bool {
-    let mut tokens = body.into_iter();
+    let mut tokens = skip_try(body).into_iter();
     match (tokens.next(), tokens.next(), tokens.next()) {
         (Some(TokenTree::Ident(first)), ..) if first == "async" => true,
         (
@@ -950,6 +1053,28 @@ fn is_async_body(body: TokenStream) -> bool {
     }
 }
 
+/// The body of a `defer!` / `cleanup!` after the `try` of a fallible one:
+/// `try: body` is `body`, `try condition: body` is `condition: body`.
+fn skip_try(body: TokenStream) -> TokenStream {
+    let tokens: Vec<TokenTree> = body.into_iter().collect();
+    match tokens.as_slice() {
+        [
+            TokenTree::Ident(keyword),
+            TokenTree::Punct(colon),
+            rest @ ..,
+        ] if keyword == "try"
+            && colon.as_char() == ':'
+            && colon.spacing() == proc_macro2::Spacing::Alone =>
+        {
+            rest.iter().cloned().collect()
+        }
+        [TokenTree::Ident(keyword), rest @ ..] if keyword == "try" => {
+            rest.iter().cloned().collect()
+        }
+        _ => tokens.into_iter().collect(),
+    }
+}
+
 /// `value => body` in a `defer!`: the value form, whose `value` is a local
 /// (an identifier followed by `=>`; nothing else can start a statement so).
 fn value_form(body: &TokenStream) -> Option<(Ident, TokenStream)> {
@@ -959,6 +1084,11 @@ fn value_form(body: &TokenStream) -> Option<(Ident, TokenStream)> {
         Ok((value, input.parse::<TokenStream>()?))
     };
     parser.parse2(body.clone()).ok()
+}
+
+/// `"try "` for a fallible cleanup, in the forms error messages write.
+fn try_prefix(fallible: Option<Span>) -> &'static str {
+    if fallible.is_some() { "try " } else { "" }
 }
 
 /// Whether a cleanup's behaviour depends on whether the function returned

@@ -5,6 +5,8 @@
 //! Three steps: [`parse`] the arguments and the item, [`analyse`] what the
 //! function is (its body's form, its return type), [`expand`] it.
 
+use std::cell::Cell;
+
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
@@ -14,7 +16,7 @@ use crate::args::{self, ScopeArgs};
 use crate::error::{Errors, bail, format_err};
 use crate::observe::{self, Check, Returns};
 use crate::rewrite::{self, Rewriter};
-use crate::site::Locals;
+use crate::site::{Locals, Output};
 
 pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
@@ -376,14 +378,7 @@ fn expand(
     errors: &mut Errors,
 ) -> TokenStream {
     let span = Span::mixed_site();
-    let locals = Locals {
-        krate: args::crate_path(args.krate.as_ref()),
-        scope: Ident::new("__exitstack_scope", span),
-        ret: Ident::new("__exitstack_ret", span),
-        async_stack: function
-            .has_async_stack
-            .then(|| Ident::new("__exitstack_async", span)),
-    };
+    let locals = locals(args, &function);
     let ty = function.output.as_deref().map_or_else(
         || quote_spanned!(func.sig.ident.span()=> ()),
         observe::nameable,
@@ -408,12 +403,14 @@ fn expand(
         scope,
         ret,
         async_stack,
+        ..
     } = &locals;
     let ty = &returns.ty;
     let declare = quote_spanned! {span=>
         let #scope = #krate::__private::ErrorWatch::new();
         let #ret = #krate::__private::Ret::<#ty>::new();
     };
+    let (declare, finish) = fallible_slot(&locals, declare);
     let stmts = if is_async {
         let body = quote_spanned! {span=> async {
             if false {
@@ -431,19 +428,27 @@ fn expand(
                     },
                     span,
                 );
-                quote_spanned! {span=>
+                let value = quote_spanned! {span=>
                     let #stack = #krate::__private::AsyncScope::#new();
                     #krate::__private::finish(&#ret, #stack.run(&#scope, #body).await)
+                };
+                match finish {
+                    None => value,
+                    // The stack, whose entries borrow the slot, is dropped
+                    // before the slot is read.
+                    Some((bind, finish)) => quote_spanned!(span=> #bind { #value } #finish),
                 }
             }
         } else {
-            quote_spanned!(span=> #krate::__private::finish(&#ret, #body.await))
+            let (bind, finish) = finish.unzip();
+            quote_spanned!(span=> #bind #krate::__private::finish(&#ret, #body.await) #finish)
         };
         quote!(#declare #value)
     } else {
+        let (bind, finish) = finish.unzip();
         quote_spanned! {span=>
             #declare
-            #krate::__private::call_once(&#ret, || #block)
+            #bind #krate::__private::call_once(&#ret, || #block) #finish
         }
     };
     let stmts = match function.body {
@@ -471,6 +476,55 @@ fn expand(
     };
     func.block.stmts = vec![Stmt::Expr(Expr::Verbatim(stmts), None)];
     func.into_token_stream()
+}
+
+/// The locals the expansion gives the function.
+fn locals(args: &ScopeArgs, function: &Function) -> Locals {
+    let span = Span::mixed_site();
+    Locals {
+        krate: args::crate_path(args.krate.as_ref()),
+        scope: Ident::new("__exitstack_scope", span),
+        ret: Ident::new("__exitstack_ret", span),
+        async_stack: function
+            .has_async_stack
+            .then(|| Ident::new("__exitstack_async", span)),
+        send: args.not_send.is_none(),
+        failed: Ident::new("__exitstack_failed", span),
+        fallible: Cell::new(None),
+        output: Output::of(function.output.as_deref()),
+    }
+}
+
+/// With fallible cleanups in the body, their errors: the slot, declared
+/// after `declare` (and before the async stack, whose entries borrow it),
+/// and the two halves of `let value = <body>; ScopeResult::__finish(slot,
+/// value)`, which combine it with the body's value.
+fn fallible_slot(
+    locals: &Locals,
+    declare: TokenStream,
+) -> (TokenStream, Option<(TokenStream, TokenStream)>) {
+    let Some(at) = locals.fallible.get() else {
+        return (declare, None);
+    };
+    let krate = &locals.krate;
+    // Reported at the first fallible cleanup, once.
+    let at = Span::mixed_site().located_at(at);
+    let scope_result = crate::site::at(&quote!(#krate::ScopeResult), at);
+    let mut ret = locals.ret.clone();
+    ret.set_span(ret.span().located_at(at));
+    let mut failed = locals.failed.clone();
+    failed.set_span(failed.span().located_at(at));
+    let value = Ident::new("__exitstack_value", at);
+    (
+        quote_spanned! {at=>
+            #declare
+            let #failed = #scope_result::__failed(&#ret);
+        },
+        Some((
+            quote_spanned!(at=> let #value =),
+            quote_spanned!(at=> ; #scope_result::__finish(#failed, #value)),
+        )),
+    )
 }
 
 /// A copy of a syntax tree, spans and all (the syntax tree types are not

@@ -1,9 +1,10 @@
 //! Where a cleanup is written, as far as the macros can tell: what its
 //! implicit stack can observe.
 
+use std::cell::Cell;
 use std::fmt;
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 
 use crate::args::{Condition, When};
 
@@ -44,6 +45,94 @@ pub(crate) struct Locals {
     /// whose body has async cleanups. `None` in any other function, where
     /// an async cleanup is an error.
     pub(crate) async_stack: Option<Ident>,
+    /// Whether the implicit asynchronous stack is a `SendAsyncExitStack`
+    /// (no `?Send`).
+    pub(crate) send: bool,
+    /// The errors of the fallible cleanups (a `Failed<E>`), declared only
+    /// if the body has one.
+    pub(crate) failed: Ident,
+    /// Where the first fallible cleanup of the body is written, once one
+    /// was expanded: the function then declares `failed`, and the errors
+    /// about its return type are reported there.
+    pub(crate) fallible: Cell<Option<Span>>,
+    /// What the return type is, as written.
+    pub(crate) output: Output,
+}
+
+impl Locals {
+    /// A fallible cleanup at `span` uses `failed`.
+    pub(crate) fn uses_failed(&self, span: Span) -> Ident {
+        if self.fallible.get().is_none() {
+            self.fallible.set(Some(span));
+        }
+        let mut failed = self.failed.clone();
+        failed.set_span(failed.span().located_at(span));
+        failed
+    }
+}
+
+/// The function's return type as far as its tokens tell: whether a fallible
+/// cleanup's error can become its `Err`.
+#[derive(Clone)]
+pub(crate) enum Output {
+    /// `()`, written or not.
+    Unit,
+    /// A type that is never a `Result` (`bool`, `Option<T>`, `&T`, ...).
+    NotResult,
+    /// A `Result` (by name: `Result<T, E>`, `io::Result<T>`), or a type the
+    /// compiler decides about (an alias, a type parameter).
+    Maybe,
+}
+
+impl Output {
+    pub(crate) fn of(ty: Option<&syn::Type>) -> Self {
+        use syn::Type;
+        const NEVER_RESULTS: &[&str] = &[
+            "bool",
+            "char",
+            "str",
+            "String",
+            "Option",
+            "Vec",
+            "Box",
+            "Rc",
+            "Arc",
+            "Poll",
+            "ControlFlow",
+            "u8",
+            "u16",
+            "u32",
+            "u64",
+            "u128",
+            "usize",
+            "i8",
+            "i16",
+            "i32",
+            "i64",
+            "i128",
+            "isize",
+            "f32",
+            "f64",
+        ];
+        let Some(ty) = ty else {
+            return Output::Unit;
+        };
+        match ty {
+            Type::Tuple(tuple) if tuple.elems.is_empty() => Output::Unit,
+            Type::Paren(paren) => Output::of(Some(&paren.elem)),
+            Type::Group(group) => Output::of(Some(&group.elem)),
+            Type::Path(path)
+                if path.qself.is_none()
+                    && path.path.segments.last().is_some_and(|last| {
+                        NEVER_RESULTS.iter().any(|name| last.ident == name)
+                    }) =>
+            {
+                Output::NotResult
+            }
+            Type::Path(_) | Type::Macro(_) | Type::Verbatim(_) | Type::Infer(_) => Output::Maybe,
+            _ => Output::NotResult,
+        }
+    }
 }
 
 pub(crate) enum Site<'a> {
@@ -91,6 +180,56 @@ impl Site<'_> {
     }
 }
 
+/// Why a fallible cleanup (`form`, as the user wrote it, at `span`) cannot
+/// be one where it is written, if it cannot: outside an `#[exitstack::scope]`
+/// fn (the standalone `#[cleanup] fn`), inside a scope of its own, or in a
+/// function that does not return a `Result`.
+pub(crate) fn fallible_error(site: &Site<'_>, form: &str, span: Span) -> Option<syn::Error> {
+    let message = match site {
+        Site::Standalone => format!(
+            "a cleanup outside an `#[exitstack::scope]` fn cannot return an error: nothing \
+             receives it. In the body of an `#[exitstack::scope]` fn, `{form}` is a fallible \
+             cleanup whose error becomes the function's `Err` (as `defer!(try: expr)` is); \
+             outside one, register it on a stack with `#[cleanup(stack = stack)]` (as \
+             `ExitStack::try_callback` does: `close()` returns its error), or handle the error in \
+             the cleanup"
+        ),
+        Site::Nested(nested) => format!(
+            "`{form}` cannot make its error the function's `Err` from inside {nested}, which is a \
+             scope of its own that `#[exitstack::scope]` does not observe: write it in the body of \
+             the function, or handle the error in the cleanup"
+        ),
+        Site::Scope(locals) => match &locals.output {
+            Output::Maybe => return None,
+            Output::Unit => format!(
+                "`{form}` makes its error the function's `Err`, and this function returns nothing: \
+                 make it return `Result<T, E>`, or handle the error in the cleanup \
+                 (`if let Err(error) = ... {{ ... }}`)"
+            ),
+            Output::NotResult => format!(
+                "`{form}` makes its error the function's `Err`, and this function does not return \
+                 a `Result`: make it return `Result<T, E>`, or handle the error in the cleanup \
+                 (`if let Err(error) = ... {{ ... }}`)"
+            ),
+        },
+    };
+    Some(syn::Error::new(span, message))
+}
+
+/// A fallible cleanup (`form`) that runs only on a panic: its error could
+/// never be returned (the function returns nothing when it panics).
+pub(crate) fn fallible_on_panic(condition: Condition, form: &str) -> Option<syn::Error> {
+    (condition.when == When::Panic).then(|| {
+        syn::Error::new(
+            condition.span,
+            format!(
+                "`{form}` runs only when the function panics, and then returns nothing that its \
+                 error could go into: handle the error in the cleanup, and remove `try`"
+            ),
+        )
+    })
+}
+
 /// Whether `path` names the macro `name` of exitstack: bare (`defer`, as
 /// imported), `exitstack::name`, or `<crate>::name` for the path of
 /// `crate = path`. The body is rewritten before names are resolved, so in
@@ -131,7 +270,7 @@ pub(crate) fn names(path: &syn::Path, name: &str, krate: Option<&syn::Path>) -> 
 /// `tokens` reported at `span` (their hygiene kept): for the crate path
 /// and the generated locals inside code whose errors belong on a user
 /// token.
-pub(crate) fn at(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+pub(crate) fn at(tokens: &TokenStream, span: Span) -> TokenStream {
     tokens
         .clone()
         .into_iter()

@@ -2,6 +2,11 @@
 
 use core::task::Poll;
 
+#[cfg(feature = "alloc")]
+mod cleanup;
+#[cfg(feature = "alloc")]
+pub use self::cleanup::{HoldsCleanupError, ScopeResult};
+
 /// A type whose values can be errors, as `#[exitstack::scope]` sees them.
 ///
 /// A function under `#[exitstack::scope]` marks its scope as failed when the

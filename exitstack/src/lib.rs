@@ -272,6 +272,8 @@ pub use async_stack::{AsyncExitContext, AsyncExitStack, AsyncStack, SendAsyncExi
 #[cfg(feature = "alloc")]
 pub use error::{BoxError, CancelError, CleanupError, Errors, ScopeError};
 pub use fallible::Fallible;
+#[cfg(feature = "alloc")]
+pub use fallible::{HoldsCleanupError, ScopeResult};
 pub use guard::{Defer, ErrorWatch, Guard};
 pub use outcome::{Outcome, When};
 #[cfg(feature = "alloc")]

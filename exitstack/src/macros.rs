@@ -39,6 +39,7 @@
 /// | `defer!(on_error: body)` | only in an `#[exitstack::scope]` fn: by returning an `Err` |
 /// | `defer!(on_failure: body)` | only in an `#[exitstack::scope]` fn: by an `Err` or a panic |
 /// | `defer!(v => body)`, `defer!(on_success: v => body)`, ... | as above, and `body` sees the final value of the local `v` (see *Cleanups that see the final value* below) |
+/// | `defer!(try: expr)`, `defer!(try on_success: expr)`, ... | only in an `#[exitstack::scope]` fn: a fallible cleanup, whose error becomes the function's `Err` (see *Fallible cleanups* below) |
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -148,6 +149,74 @@
 /// Two value forms on one local nest: the second guard owns the first, and
 /// its body (which runs first) sees the first guard, derefing to the value.
 ///
+/// # Fallible cleanups: `defer!(try: ..)`
+///
+/// In a function under `#[exitstack::scope]` that returns a `Result`,
+/// `defer!(try: expr)` runs `expr`, a `Result<(), C>`, when the function's
+/// body ends, and its error is not lost: if the body succeeded, the first
+/// cleanup to fail makes the function return its error (`E::from(c)`, so
+/// `sync_all`'s own `io::Error` for an `io::Result` function); if the body
+/// failed, its error stays first and the cleanup errors are kept beside it,
+/// in a [`ScopeError`](crate::ScopeError) converted into the function's
+/// error type. The cleanups that run after a failed one see
+/// [`Outcome::Error`](crate::Outcome::Error). The conditions go after `try`:
+/// `defer!(try on_success: tx.commit())`.
+///
+/// ```
+/// use std::io::{self, Write};
+/// use exitstack::{ScopeError, defer};
+///
+/// #[exitstack::scope]
+/// fn save(file: &std::fs::File, data: &[u8]) -> io::Result<()> {
+///     defer!(try: file.sync_all()); // its error becomes the function's
+///     let mut writer = file; // `&File` writes, so the cleanup can share it
+///     writer.write_all(data)
+/// }
+///
+/// let path = std::env::temp_dir().join(format!("exitstack-doc-{}", std::process::id()));
+/// let file = std::fs::File::create(&path).unwrap();
+/// save(&file, b"saved").unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"saved");
+/// # std::fs::remove_file(&path).unwrap();
+///
+/// // What `sync_all` failing does, with a stand-in for it:
+/// fn sync_all() -> io::Result<()> {
+///     Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
+/// }
+///
+/// #[exitstack::scope]
+/// fn write(data: &[u8]) -> io::Result<usize> {
+///     defer!(try: sync_all());
+///     if data.is_empty() {
+///         return Err(io::Error::new(io::ErrorKind::InvalidInput, "nothing to write"));
+///     }
+///     Ok(data.len())
+/// }
+///
+/// // The body succeeded: the function returns the cleanup's error itself.
+/// assert_eq!(write(b"data").unwrap_err().kind(), io::ErrorKind::StorageFull);
+/// // The body failed: its error first, the cleanup's beside it.
+/// let error = write(b"").unwrap_err();
+/// assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+/// let scope = error.get_ref().unwrap().downcast_ref::<ScopeError<io::Error>>().unwrap();
+/// assert_eq!(scope.body().unwrap().to_string(), "nothing to write");
+/// assert_eq!(scope.cleanup().unwrap().first().to_string(), "disk full");
+/// ```
+///
+/// The `#[exitstack::scope]` docs tell the whole story (the other forms,
+/// what the error type needs, panics). Outside such a function nothing
+/// could receive the error, so `defer!(try: ..)` is a compile error there:
+/// register the cleanup on a stack with
+/// [`ExitStack::try_callback`](crate::ExitStack::try_callback), whose
+/// `close()` returns its error.
+///
+/// ```compile_fail
+/// fn save(file: &std::fs::File) -> std::io::Result<()> {
+///     exitstack::defer!(try: file.sync_all()); // error: needs `#[exitstack::scope]`
+///     Ok(())
+/// }
+/// ```
+///
 /// # Async cleanups
 ///
 /// In an `async fn` under `#[exitstack::scope]`, `defer!` also takes one
@@ -185,6 +254,24 @@
 /// [`Guard::new`]: crate::Guard::new
 #[macro_export]
 macro_rules! defer {
+    (try : $($body:tt)*) => {
+        ::core::compile_error! {
+            "`defer!(try: ...)` needs `#[exitstack::scope]` on the enclosing function, whose `Err` \
+             its error becomes; outside one, register the cleanup on a stack with \
+             `ExitStack::try_callback` (`close()` returns its error), or handle the error in the \
+             cleanup"
+        }
+    };
+    (try $when:ident : $($body:tt)*) => {
+        ::core::compile_error! {
+            ::core::concat!(
+                "`defer!(try ", ::core::stringify!($when), ": ...)` needs `#[exitstack::scope]` on \
+                 the enclosing function, whose `Err` its error becomes; outside one, register the \
+                 cleanup on a stack with `ExitStack::try_push` (`close()` returns its error), or \
+                 handle the error in the cleanup"
+            )
+        }
+    };
     (async $($body:tt)*) => {
         ::core::compile_error! {
             "`defer!(async ...)` works only in an `#[exitstack::scope] async fn`, which awaits \

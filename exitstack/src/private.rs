@@ -10,10 +10,11 @@ pub use crate::{Defer, ErrorWatch, Fallible, Guard, Outcome, ScopeGuard, When, g
 #[cfg(feature = "std")]
 pub use crate::{guard_on_success, guard_on_unwind};
 
-/// Adapts a plain cleanup (`FnOnce()`) to the exit-callback shape a [`Guard`]
-/// takes: `#[cleanup] let name = expr;` where `expr` is not a closure literal.
+/// Adapts a plain cleanup (`FnOnce()`, or `FnOnce() -> Result<(), C>` for a
+/// fallible one) to the exit-callback shape a [`Guard`] takes:
+/// `#[cleanup] let name = expr;` where `expr` is not a closure literal.
 #[inline]
-pub fn ignore_outcome<F: FnOnce()>(f: F) -> impl FnOnce(Outcome) {
+pub fn ignore_outcome<T, F: FnOnce() -> T>(f: F) -> impl FnOnce(Outcome) -> T {
     move |_| f()
 }
 
@@ -301,6 +302,280 @@ pub fn typed<R>(_: &Ret<R>, value: R) -> R {
 }
 
 #[cfg(feature = "std")]
+pub(crate) use self::failed::recording;
+#[cfg(feature = "alloc")]
+pub use self::failed::{Failed, Recorded};
+
+/// The fallible cleanups of an `#[exitstack::scope]` function
+/// (`defer!(try: ..)`, `cleanup!(try: ..)`, `#[cleanup] fn name() ->
+/// Result<(), C>`): their errors, and how they become the function's.
+///
+/// ```text
+/// fn f(args) -> Result<T, E> {
+///     let __exitstack_scope = ErrorWatch::new();
+///     let __exitstack_ret = Ret::<Result<T, E>>::new();
+///     let __exitstack_failed = exitstack::ScopeResult::__failed(&__exitstack_ret); // a Failed<E>
+///     let __exitstack_value = call_once(&__exitstack_ret, || {
+///         // defer!(try: file.sync_all()):
+///         let __exitstack_guard = exitstack::HoldsCleanupError::__guard(
+///             &__exitstack_failed, &__exitstack_scope, When::Always, |_| { file.sync_all() },
+///         );
+///         <the user's block, rewritten>
+///     });
+///     exitstack::ScopeResult::__finish(__exitstack_failed, __exitstack_value)
+/// }
+/// ```
+///
+/// The slot is declared outside the body, so the guards, which are locals
+/// of the body dropped after its value is computed, write into it; the value
+/// is combined with it once the body returned. The bounds a cleanup needs
+/// (`E: From<C> + From<ScopeError<E>>`) are the public
+/// [`HoldsCleanupError`](crate::HoldsCleanupError)'s, checked where the
+/// cleanup is written; the return type is read through the public
+/// [`ScopeResult`](crate::ScopeResult), so that aliases (`io::Result<()>`)
+/// work and a wrong one is reported in words.
+#[cfg(feature = "alloc")]
+mod failed {
+    use alloc::boxed::Box;
+    use alloc::vec::Vec;
+    use core::fmt;
+
+    use crate::{BoxError, CleanupError, ErrorWatch, ScopeError};
+
+    /// The errors of the fallible cleanups of one call of a function whose
+    /// error type is `E`, in the order they failed.
+    ///
+    /// `Sync` (a `Mutex` with `std`), so that a future holding a fallible
+    /// guard across `.await` stays `Send`; locked only when a cleanup fails.
+    pub struct Failed<E> {
+        errors: Lock<Errors<E>>,
+    }
+
+    struct Errors<E> {
+        /// The first error, as its own type until the function's value says
+        /// what it becomes: the function's `Err` (the body succeeded), or
+        /// the first of the cleanup errors beside the body's (it failed).
+        first: Option<Box<dyn First<E> + Send>>,
+        /// The errors of the cleanups that failed after it.
+        rest: Vec<BoxError>,
+    }
+
+    /// The first error of a [`Failed`], whatever the cleanup's error type
+    /// `C` is: both conversions it may need, decided at the end.
+    trait First<E> {
+        /// The function's error: `E::from(c)` when the body succeeded
+        /// (`body` is `None`) and no other cleanup failed; else a
+        /// [`ScopeError::Body`] converted into `E`, holding the body's error
+        /// (or `E::from(c)`) and the other cleanup errors.
+        fn finish(self: Box<Self>, body: Option<E>, rest: Vec<BoxError>) -> E;
+        /// For errors that have no caller to go to.
+        fn into_box(self: Box<Self>) -> BoxError;
+    }
+
+    struct FirstError<C>(C);
+
+    impl<E, C> First<E> for FirstError<C>
+    where
+        E: From<C> + From<ScopeError<E>>,
+        C: Into<BoxError>,
+    {
+        fn finish(self: Box<Self>, body: Option<E>, rest: Vec<BoxError>) -> E {
+            let (error, cleanup) = match body {
+                None => (E::from(self.0), CleanupError::from_errors(rest)),
+                Some(error) => {
+                    let mut all = Vec::with_capacity(rest.len() + 1);
+                    all.push(self.0.into());
+                    all.extend(rest);
+                    (error, CleanupError::from_errors(all))
+                }
+            };
+            match cleanup {
+                None => error,
+                cleanup => E::from(ScopeError::Body { error, cleanup }),
+            }
+        }
+
+        fn into_box(self: Box<Self>) -> BoxError {
+            self.0.into()
+        }
+    }
+
+    impl<E> Failed<E> {
+        /// No cleanup failed yet.
+        #[must_use]
+        #[inline]
+        pub(crate) const fn new() -> Self {
+            Failed {
+                errors: Lock::new(Errors {
+                    first: None,
+                    rest: Vec::new(),
+                }),
+            }
+        }
+
+        /// A fallible cleanup returned `Err(error)`: the cleanups that run
+        /// after it see [`Outcome::Error`](crate::Outcome::Error) (policy
+        /// 8), and the error is kept.
+        #[cold]
+        pub(crate) fn record<C>(&self, watch: &ErrorWatch, error: C)
+        where
+            E: From<C> + From<ScopeError<E>>,
+            C: Into<BoxError> + Send + 'static,
+        {
+            watch.mark_error();
+            if self.errors.with(|errors| errors.first.is_none()) {
+                let first: Box<dyn First<E> + Send> = Box::new(FirstError(error));
+                self.errors.with(|errors| errors.first = Some(first));
+            } else {
+                // User code (`Into`), run outside the lock.
+                let error = error.into();
+                self.errors.with(|errors| errors.rest.push(error));
+            }
+        }
+
+        /// The function's value, once its body returned `value`: as it is
+        /// when no fallible cleanup failed; else the first cleanup error as
+        /// the function's `Err` if the body succeeded, with the others
+        /// beside it in a [`ScopeError::Body`]; or, if the body failed, its
+        /// error with every cleanup error beside it.
+        ///
+        /// # Errors
+        ///
+        /// As described.
+        #[inline]
+        pub(crate) fn finish<T>(mut self, value: Result<T, E>) -> Result<T, E> {
+            let errors = self.errors.get_mut();
+            match errors.first.take() {
+                None => value,
+                Some(first) => {
+                    let rest = core::mem::take(&mut errors.rest);
+                    Err(first.finish(value.err(), rest))
+                }
+            }
+        }
+    }
+
+    impl<E> Drop for Failed<E> {
+        /// Not finished: a panic is unwinding (the function returns
+        /// nothing), or its future was dropped part-way. The errors are
+        /// discarded as a dropped stack's are.
+        fn drop(&mut self) {
+            let errors = self.errors.get_mut();
+            let Some(first) = errors.first.take() else {
+                return;
+            };
+            let why = if crate::unwind::is_unwinding() {
+                "a panic is unwinding"
+            } else {
+                "the function's future was dropped"
+            };
+            let mut all = Vec::with_capacity(errors.rest.len() + 1);
+            // User code (`Into`); a panic in it is discarded, as one in the
+            // errors' `Drop` is.
+            #[cfg(feature = "std")]
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| first.into_box())) {
+                Ok(first) => all.push(first),
+                Err(payload) => crate::unwind::discard(payload),
+            }
+            #[cfg(not(feature = "std"))]
+            all.push(first.into_box());
+            all.append(&mut errors.rest);
+            #[cfg(feature = "std")]
+            crate::raw::discard_errors(all, why);
+            // Without `std` that is dropping them (nothing to report to).
+            #[cfg(not(feature = "std"))]
+            {
+                let _ = why;
+                drop(all);
+            }
+        }
+    }
+
+    impl<E> fmt::Debug for Failed<E> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("Failed").finish_non_exhaustive()
+        }
+    }
+
+    /// `defer!(try: async { .. })`: the cleanup's future, its error going
+    /// into `failed` (through the public `HoldsCleanupError`, whose bounds
+    /// the caller states).
+    #[cfg(feature = "std")]
+    pub(crate) async fn recording<E, C, F>(
+        failed: &Failed<E>,
+        watch: &ErrorWatch,
+        cleanup: F,
+    ) -> Result<(), Recorded>
+    where
+        E: crate::HoldsCleanupError<C>,
+        F: Future<Output = Result<(), C>>,
+    {
+        cleanup.await.map_err(|error| {
+            E::__record(failed, watch, error);
+            Recorded
+        })
+    }
+
+    /// What an async fallible cleanup returns to the implicit asynchronous
+    /// stack when it failed. Its error is in the [`Failed`] slot; this only
+    /// makes the stack treat the entries that run after it as after a
+    /// failure (policy 8). A zero-sized type: boxing it does not allocate.
+    #[derive(Debug)]
+    pub struct Recorded;
+
+    impl fmt::Display for Recorded {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a fallible cleanup failed (its error is the function's)")
+        }
+    }
+
+    impl core::error::Error for Recorded {}
+
+    /// A `Mutex` with `std` (so that [`Failed`] is `Sync`), a `RefCell`
+    /// without. Never contended: the cleanups of one call run one at a time.
+    #[cfg(feature = "std")]
+    struct Lock<T>(std::sync::Mutex<T>);
+
+    #[cfg(feature = "std")]
+    impl<T> Lock<T> {
+        const fn new(value: T) -> Self {
+            Lock(std::sync::Mutex::new(value))
+        }
+
+        fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+            f(&mut self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner))
+        }
+
+        fn get_mut(&mut self) -> &mut T {
+            self.0
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+    }
+
+    #[cfg(not(feature = "std"))]
+    struct Lock<T>(core::cell::RefCell<T>);
+
+    #[cfg(not(feature = "std"))]
+    impl<T> Lock<T> {
+        const fn new(value: T) -> Self {
+            Lock(core::cell::RefCell::new(value))
+        }
+
+        fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+            f(&mut self.0.borrow_mut())
+        }
+
+        fn get_mut(&mut self) -> &mut T {
+            self.0.get_mut()
+        }
+    }
+}
+
+#[cfg(feature = "std")]
 pub use self::async_scope::{AsyncCleanup, AsyncScope};
 
 /// What `#[exitstack::scope]` adds to an `async fn` whose body has async
@@ -337,6 +612,7 @@ mod async_scope {
     use core::pin::pin;
     use std::sync::{Mutex, MutexGuard, PoisonError};
 
+    use super::Recorded;
     use crate::async_stack::CatchUnwind;
     use crate::{AsyncExitStack, EntryKey, ErrorWatch, SendAsyncExitStack, When};
 
@@ -382,14 +658,37 @@ mod async_scope {
                 }
 
                 /// Registers `future`, to be awaited at the end if the
-                /// outcome matches `when` (else dropped unpolled).
-                fn register<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, $Stack<'a>>
+                /// outcome matches `when` (else dropped unpolled):
+                /// `defer!(when: async ...)` and `cleanup!(when: async
+                /// ...)`, called through `exitstack::EntryFor`, whose impls
+                /// know whether the future is `Send` (so that one that is
+                /// not is reported on the user's tokens, and not at a bound
+                /// of this private method).
+                pub(crate) fn register<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, $Stack<'a>>
                 where
                     Fut: Future<Output = ()> + $($Send)* 'a,
                 {
                     let key = self.lock().push_async_exit(move |outcome| async move {
                         if when.matches(outcome) {
                             future.await;
+                        }
+                    });
+                    AsyncCleanup { scope: self, key }
+                }
+
+                /// [`register`](Self::register) for a fallible cleanup,
+                /// whose error went into the function's `Failed` slot: the
+                /// `Recorded` it returns makes the entries after it see
+                /// `Error`.
+                pub(crate) fn try_register<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, $Stack<'a>>
+                where
+                    Fut: Future<Output = Result<(), Recorded>> + $($Send)* 'a,
+                {
+                    let key = self.lock().try_push_async_exit(move |outcome| async move {
+                        if when.matches(outcome) {
+                            future.await
+                        } else {
+                            Ok(())
                         }
                     });
                     AsyncCleanup { scope: self, key }
@@ -419,7 +718,8 @@ mod async_scope {
                     };
                     let outcome = crate::ending::outcome(result.is_err(), scope.is_error());
                     let mut stack = self.lock().pop_all();
-                    // No entry is fallible: there are never errors to report.
+                    // The errors of fallible entries are `Recorded`s, dropped
+                    // here: theirs are in the function's `Failed` slot.
                     let closed = CatchUnwind(pin!(stack.aclose_with(outcome))).await;
                     crate::ending::first_panic_wins(result, closed.err())
                 }
@@ -438,51 +738,4 @@ mod async_scope {
 
     async_scope!(SendAsyncExitStack, send, [Send+]);
     async_scope!(AsyncExitStack, local, []);
-
-    // `defer` and `cleanup` are written out for each stack, so that their
-    // bounds, which the compiler shows when a cleanup breaks them, say what
-    // to do (hence the comments at the ends of their lines, and `skip`).
-    #[rustfmt::skip]
-    impl<'a> AsyncScope<SendAsyncExitStack<'a>> {
-        /// `defer!(when: async ...)`.
-        pub fn defer<Fut>(&self, when: When, future: Fut)
-        where
-            Fut: Future<Output = ()>
-                + 'a // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
-                + Send, // not `Send`? write `#[exitstack::scope(?Send)]` on the function
-        {
-            let _ = self.register(when, future);
-        }
-
-        /// `cleanup!(when: async ...)`.
-        pub fn cleanup<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, SendAsyncExitStack<'a>>
-        where
-            Fut: Future<Output = ()>
-                + 'a // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
-                + Send, // not `Send`? write `#[exitstack::scope(?Send)]` on the function
-        {
-            self.register(when, future)
-        }
-    }
-
-    #[rustfmt::skip]
-    impl<'a> AsyncScope<AsyncExitStack<'a>> {
-        /// `defer!(when: async ...)`.
-        pub fn defer<Fut>(&self, when: When, future: Fut)
-        where
-            Fut: Future<Output = ()>
-                + 'a, // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
-        {
-            let _ = self.register(when, future);
-        }
-
-        /// `cleanup!(when: async ...)`.
-        pub fn cleanup<Fut>(&self, when: When, future: Fut) -> AsyncCleanup<'_, AsyncExitStack<'a>>
-        where
-            Fut: Future<Output = ()>
-                + 'a, // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
-        {
-            self.register(when, future)
-        }
-    }
 }

@@ -2,6 +2,11 @@
 //! [`Stack`](crate::Stack) and [`AsyncStack`](crate::AsyncStack), so that
 //! one type (and one set of documented methods) serves both jobs.
 
+#[cfg(feature = "std")]
+use crate::private::{AsyncCleanup, AsyncScope, Failed};
+#[cfg(feature = "std")]
+use crate::{AsyncStack, ErrorWatch, HoldsCleanupError, When};
+
 /// Whether the entries of a stack must be `Send`: [`Local`] (anything; the
 /// stack stays on its thread) or [`Sendable`] (`Send` entries; the stack is
 /// `Send`). Sealed: these are the only two.
@@ -55,10 +60,79 @@ impl Threading for Sendable {}
     note = "`SendExitStack` and `SendAsyncExitStack` can move to another thread, so everything \
             they hold must be `Send`; use `ExitStack` or `AsyncExitStack` for entries that are not"
 )]
-pub trait EntryFor<M: Threading>: sealed::Entry<M> {}
+#[rustfmt::skip]
+pub trait EntryFor<M: Threading>: sealed::Entry<M> {
+    /// `defer!(async ..)` and `cleanup!(async ..)` of an `#[exitstack::scope]
+    /// async fn`: registers the future on the function's implicit stack. A
+    /// method of this trait, so that a future that is not `Send` is reported
+    /// where it is written. Not public API.
+    #[doc(hidden)]
+    #[cfg(feature = "std")]
+    fn __async_cleanup<'s, 'a>(
+        self,
+        scope: &'s AsyncScope<AsyncStack<'a, M>>,
+        when: When,
+    ) -> AsyncCleanup<'s, AsyncStack<'a, M>>
+    where
+        Self: Future<Output = ()> + Sized
+            + 'a; // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
 
-impl<T: ?Sized> EntryFor<Local> for T {}
-impl<T: ?Sized + Send> EntryFor<Sendable> for T {}
+    /// The same for `defer!(try: async ..)`, whose error goes into
+    /// `failed`. Not public API.
+    #[doc(hidden)]
+    #[cfg(feature = "std")]
+    fn __try_async_cleanup<'s, 'a, E, C>(
+        self,
+        failed: &'a Failed<E>,
+        watch: &'a ErrorWatch,
+        scope: &'s AsyncScope<AsyncStack<'a, M>>,
+        when: When,
+    ) -> AsyncCleanup<'s, AsyncStack<'a, M>>
+    where
+        Self: Future<Output = Result<(), C>> + Sized
+            + 'a, // an async cleanup outlives the body: it may borrow the function's arguments, and must own the rest (`async move`)
+        E: HoldsCleanupError<C>,
+        C: 'a;
+}
+
+macro_rules! entry_for {
+    ($M:ident, [$($Send:tt)*]) => {
+        impl<T: ?Sized $($Send)*> EntryFor<$M> for T {
+            #[cfg(feature = "std")]
+            #[inline]
+            fn __async_cleanup<'s, 'a>(
+                self,
+                scope: &'s AsyncScope<AsyncStack<'a, $M>>,
+                when: When,
+            ) -> AsyncCleanup<'s, AsyncStack<'a, $M>>
+            where
+                Self: Future<Output = ()> + Sized + 'a,
+            {
+                scope.register(when, self)
+            }
+
+            #[cfg(feature = "std")]
+            #[inline]
+            fn __try_async_cleanup<'s, 'a, E, C>(
+                self,
+                failed: &'a Failed<E>,
+                watch: &'a ErrorWatch,
+                scope: &'s AsyncScope<AsyncStack<'a, $M>>,
+                when: When,
+            ) -> AsyncCleanup<'s, AsyncStack<'a, $M>>
+            where
+                Self: Future<Output = Result<(), C>> + Sized + 'a,
+                E: HoldsCleanupError<C>,
+                C: 'a,
+            {
+                scope.try_register(when, crate::private::recording(failed, watch, self))
+            }
+        }
+    };
+}
+
+entry_for!(Local, []);
+entry_for!(Sendable, [+ Send]);
 
 pub(crate) mod sealed {
     use super::{Local, Sendable};
