@@ -205,9 +205,10 @@ impl<'a> Rewriter<'a> {
             }
             _ => None,
         };
-        if let Some(at) = cleanup.fallible
-            && let Some(error) = self.fallible_error(form, cleanup.condition, at)
-        {
+        let refused = cleanup
+            .fallible
+            .and_then(|at| self.fallible_error(form, cleanup.condition, at));
+        if let Some(error) = refused {
             self.errors.push(error);
             locals = None;
         }
@@ -755,9 +756,7 @@ impl VisitMut for Rewriter<'_> {
         if !matches!(known, Some(Known::Defer | Known::Cleanup | Known::PopAll)) {
             // The others are expressions: as a statement, `m!(...);` is an
             // expression statement.
-            if let Stmt::Macro(_) = stmt
-                && known.is_some()
-            {
+            if matches!(stmt, Stmt::Macro(_)) && known.is_some() {
                 let Stmt::Macro(StmtMacro {
                     attrs,
                     mac,
@@ -994,9 +993,10 @@ fn cleanup_attr_depends_on_outcome(attr: TokenStream, item: &[TokenTree]) -> boo
     let is_bar = |token: Option<&TokenTree>| matches!(token, Some(TokenTree::Punct(punct)) if punct.as_char() == '|');
     // Other attributes may stand between: skip `#[..]`s.
     let mut rest = item;
-    while let [TokenTree::Punct(hash), TokenTree::Group(_), tail @ ..] = rest
-        && hash.as_char() == '#'
-    {
+    while let [TokenTree::Punct(hash), TokenTree::Group(_), tail @ ..] = rest {
+        if hash.as_char() != '#' {
+            break;
+        }
         rest = tail;
     }
     if is(rest.first(), "fn") {

@@ -103,9 +103,14 @@ fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Funct
         ));
         valid = false;
     }
-    if let ReturnType::Type(_, ty) = &func.sig.output
-        && let Type::Never(never) = &**ty
-    {
+    let never = match &func.sig.output {
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Never(never) => Some(never),
+            _ => None,
+        },
+        ReturnType::Default => None,
+    };
+    if let Some(never) = never {
         errors.push(format_err!(
             never,
             "`#[exitstack::scope]` has nothing to observe in a function that never returns \
