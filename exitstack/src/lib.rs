@@ -141,7 +141,12 @@
 //! and the other [`When`]s), the decorator form `#[cleanup] fn name() { .. }`,
 //! and [`#[exitstack::scope]`](scope), which gives a function an implicit
 //! stack that sees its `Err` returns — in an `async fn`, also async cleanups
-//! (`defer!(async { .. })`), awaited on every return path.
+//! (`defer!(async { .. })`), awaited on every return path — and fallible
+//! cleanups, `defer!(try: file.sync_all())` (Go's `defer f.Close()` with a
+//! named error result): the cleanup's error becomes the function's `Err` when
+//! the body succeeded, and is kept beside the body's error in a
+//! [`ScopeError`] when it failed (the function's error type says how, through
+//! [`HoldsCleanupError`]).
 //!
 //! # Coming from scopeguard
 //!
