@@ -28,7 +28,9 @@ async fn transfer(log: &Log, amount: &str) -> Result<u32, ParseIntError> {
                             );
                         };
                         let _handle = {
-                            ::exitstack::__private::can_fail(&__exitstack_ret);
+                            <_ as ::exitstack::Fallible>::__exitstack_can_fail(
+                                __exitstack_ret.ty(),
+                            );
                             ::exitstack::EntryFor::<
                                 ::exitstack::Sendable,
                             >::__async_cleanup(

@@ -8,7 +8,7 @@ fn save(file: &File, log: &Log) -> io::Result<u32> {
             #[allow(unused_imports)]
             use defer as _;
             let __exitstack_guard = {
-                ::exitstack::__private::can_fail(&__exitstack_ret);
+                <_ as ::exitstack::Fallible>::__exitstack_can_fail(__exitstack_ret.ty());
                 ::exitstack::__private::Guard::watching(
                     &__exitstack_scope,
                     ::exitstack::__private::When::Error,

@@ -19,7 +19,7 @@ fn open_all(log: &Log, names: &[&str]) -> Result<usize, String> {
             #[allow(unused_imports)]
             use cleanup as _;
             let audit = {
-                ::exitstack::__private::can_fail(&__exitstack_ret);
+                <_ as ::exitstack::Fallible>::__exitstack_can_fail(__exitstack_ret.ty());
                 ::exitstack::__private::Guard::watching(
                     &__exitstack_scope,
                     ::exitstack::__private::When::Failure,

@@ -9,7 +9,7 @@ fn transfer(log: &Log, amount: &str) -> Result<u32, ParseIntError> {
             #[allow(unused_imports)]
             use defer as _;
             let __exitstack_guard = {
-                ::exitstack::__private::can_fail(&__exitstack_ret);
+                <_ as ::exitstack::Fallible>::__exitstack_can_fail(__exitstack_ret.ty());
                 ::exitstack::__private::Guard::watching(
                     &__exitstack_scope,
                     ::exitstack::__private::When::Error,

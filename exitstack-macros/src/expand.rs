@@ -303,7 +303,7 @@ pub(crate) fn can_fail(
     condition
         .when
         .needs_scope()
-        .then(|| quote_spanned!(span=> #krate::__private::can_fail(&#ret);))
+        .then(|| quote_spanned!(span=> <_ as #krate::Fallible>::__exitstack_can_fail(#ret.ty());))
 }
 
 /// An async cleanup (`future` is its `async` block, whose `async` is at

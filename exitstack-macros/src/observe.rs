@@ -90,7 +90,7 @@ impl Returns<'_> {
                 #krate::__private::Observe(&#value).__exitstack_observe(&#scope);
             }),
             Check::Generic => Some(quote_spanned! {at=>
-                #krate::__private::observe_generic(&#value, &#scope);
+                #krate::Fallible::__exitstack_observe_generic(&#value, &#scope);
             }),
         };
         Expr::Verbatim(quote_spanned! {at=> {

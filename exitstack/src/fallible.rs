@@ -75,6 +75,29 @@ pub trait Fallible {
     /// assert!(!Ok::<_, ()>(1).is_error());
     /// ```
     fn is_error(&self) -> bool;
+
+    /// Not public API: what `#[exitstack::scope]` calls to require that its
+    /// return type can be an error. A method of this trait (not a function
+    /// with a bound), so that the error for a type that cannot be one names
+    /// only `Fallible`.
+    #[doc(hidden)]
+    #[inline]
+    fn __exitstack_can_fail(_: core::marker::PhantomData<fn() -> Self>)
+    where
+        Self: Sized,
+    {
+    }
+
+    /// Not public API: marks `watch` if this value is an error (for a
+    /// return type `#[exitstack::scope]` cannot see: a type parameter,
+    /// `Self`, an associated type).
+    #[doc(hidden)]
+    #[inline]
+    fn __exitstack_observe_generic(&self, watch: &crate::ErrorWatch) {
+        if self.is_error() {
+            watch.mark_error();
+        }
+    }
 }
 
 impl<T, E> Fallible for Result<T, E> {

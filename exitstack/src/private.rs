@@ -50,6 +50,13 @@ impl<R> Ret<R> {
     pub const fn new() -> Self {
         Ret(PhantomData)
     }
+
+    /// The return type, for `Fallible::__exitstack_can_fail`.
+    #[must_use]
+    #[inline]
+    pub const fn ty(&self) -> PhantomData<fn() -> R> {
+        PhantomData
+    }
 }
 
 impl<R> Default for Ret<R> {
@@ -82,22 +89,6 @@ pub fn finish<R>(_: &Ret<R>, returned: Returned<R>) -> R {
 #[must_use]
 pub fn output<R>(_: &Ret<R>) -> R {
     unreachable!("`output` is only written behind `if false`")
-}
-
-/// Requires that the function's return type can be an error: what an
-/// `on_error` or `on_failure` cleanup in it needs in order ever to run.
-#[inline]
-pub fn can_fail<R: Fallible>(_: &Ret<R>) {}
-
-/// Marks `scope` if `value` is an error, for a return type the expansion
-/// cannot see the type of (a type parameter, `Self`, an associated type):
-/// through [`Fallible`], so an unbounded type parameter does not compile
-/// rather than count as success.
-#[inline]
-pub fn observe_generic<R: Fallible>(value: &R, scope: &ErrorWatch) {
-    if value.is_error() {
-        scope.mark_error();
-    }
 }
 
 /// How `#[exitstack::scope]` observes a value of a concrete return type:
