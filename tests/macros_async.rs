@@ -607,3 +607,36 @@ async fn under_tokio_test() {
     });
     push(&log, "body");
 }
+
+/// A cancelled `#[exitstack::scope] async fn` (its future dropped while the
+/// body waits: a timeout, a `select!`) did not succeed: its guards see a
+/// failure, so an `on_success` commit does not commit unfinished work.
+/// (Found by review: they saw `Success`.)
+#[exitstack::scope]
+async fn waits_then_commits(log: Log) -> Result<(), Failed> {
+    defer!(on_success: push(&log, "committed"));
+    defer!(on_failure: push(&log, "rolled back"));
+    common::PendingOnce(false).await;
+    Ok(())
+}
+
+#[test]
+fn a_cancelled_scope_fn_is_a_failure_for_its_guards() {
+    let log = Log::default();
+    {
+        let mut future = std::pin::pin!(waits_then_commits(Arc::clone(&log)));
+        assert!(common::poll_once(future.as_mut()).is_pending());
+    }
+    assert_eq!(*log.lock().unwrap(), ["rolled back"]);
+
+    // Not cancelled: a success. (`PendingOnce` wakes no one: polled again
+    // by hand.)
+    log.lock().unwrap().clear();
+    let mut future = std::pin::pin!(waits_then_commits(Arc::clone(&log)));
+    assert!(common::poll_once(future.as_mut()).is_pending());
+    assert!(matches!(
+        common::poll_once(future.as_mut()),
+        std::task::Poll::Ready(Ok(()))
+    ));
+    assert_eq!(*log.lock().unwrap(), ["committed"]);
+}

@@ -462,7 +462,15 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// * **A failed cleanup is an error for the ones after it** (DESIGN
 ///   policy 8): the cleanups that run after it see `Outcome::Error`, so an
 ///   `on_error` cleanup declared before a commit that fails rolls back, and
-///   an `on_success` one does not run.
+///   an `on_success` one does not run. In an `async fn`, the synchronous
+///   cleanups run before the async ones (at the end of the body, with its
+///   locals), so a synchronous `on_error` cleanup does *not* see an async
+///   commit (`defer!(try: async { .. })`) that fails: declare the rollback
+///   as an async cleanup too.
+/// * **Cancelled.** An `async fn` whose future is dropped before its body
+///   finished (a timeout, a `select!`) did not succeed: its synchronous
+///   cleanups see `Outcome::Error`, so `on_success` ones (a commit) do not
+///   run; its async cleanups are dropped unrun.
 /// * **A cleanup in an inner block** (a loop's body) runs when that block
 ///   ends; if it fails, its error is kept, and the function returns an
 ///   `Err` whatever its body then returns.

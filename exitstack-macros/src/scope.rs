@@ -446,7 +446,7 @@ fn expand(
             }
         } else {
             let (bind, finish) = finish.unzip();
-            quote_spanned!(span=> #bind #krate::__private::finish(&#ret, #body.await) #finish)
+            quote_spanned!(span=> #bind #krate::__private::finish(&#ret, #krate::__private::until_done(&#scope, #body).await) #finish)
         };
         quote!(#declare #value)
     } else {

@@ -325,6 +325,30 @@ pub use self::failed::{Failed, Recorded};
 /// cleanup is written; the return type is read through the public
 /// [`ScopeResult`](crate::ScopeResult), so that aliases (`io::Result<()>`)
 /// work and a wrong one is reported in words.
+/// Marks the function's watch as failed when dropped: the body of a
+/// cancelled `async fn` did not finish, so its cleanups must not see
+/// `Success` (an `on_success` commit would commit unfinished work).
+pub(crate) struct CancelledIsError<'s>(pub(crate) &'s ErrorWatch);
+
+impl Drop for CancelledIsError<'_> {
+    fn drop(&mut self) {
+        self.0.mark_error();
+    }
+}
+
+/// Awaits the body of an `#[exitstack::scope] async fn` that has no async
+/// cleanups: if this future is dropped before the body finished (a
+/// timeout, a `select!`), `watch` is marked first, so the body's guards —
+/// dropped after it — see `Error`, never `Success`.
+pub async fn until_done<F: Future>(watch: &ErrorWatch, body: F) -> F::Output {
+    let body = core::pin::pin!(body);
+    // Declared after `body`, so dropped before it.
+    let cancelled = CancelledIsError(watch);
+    let output = body.await;
+    core::mem::forget(cancelled);
+    output
+}
+
 #[cfg(feature = "alloc")]
 mod failed {
     use alloc::boxed::Box;
@@ -705,7 +729,14 @@ mod async_scope {
                 {
                     let result = {
                         let body = pin!(body);
-                        CatchUnwind(body).await
+                        // Declared after `body`, so dropped before it: if
+                        // this future is dropped while the body runs (a
+                        // timeout, a `select!`), the body's guards see
+                        // `Error`, never `Success`.
+                        let cancelled = super::CancelledIsError(scope);
+                        let result = CatchUnwind(body).await;
+                        core::mem::forget(cancelled);
+                        result
                     };
                     let outcome = crate::ending::outcome(result.is_err(), scope.is_error());
                     let mut stack = self.lock().pop_all();
