@@ -163,6 +163,7 @@
 /// `defer!(try on_success: tx.commit())`.
 ///
 /// ```
+/// # if cfg!(miri) { return; } // a real file: not under Miri's isolation
 /// use std::io::{self, Write};
 /// use exitstack::{ScopeError, defer};
 ///
