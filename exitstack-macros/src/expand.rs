@@ -221,17 +221,25 @@ impl Cleanup {
     pub(crate) fn register(&self, krate: &TokenStream, stack: &Expr) -> TokenStream {
         let span = Span::mixed_site().located_at(self.condition.span);
         let stack = receiver(stack);
-        if self.fallible.is_some() {
-            return self.register_fallible(krate, &stack);
-        }
+        // A fallible cleanup registers through the `try_` methods, whose
+        // error `close()` returns; a skipped one then returns `Ok(())`.
+        let (callback_method, push_method, skipped) = if self.fallible.is_some() {
+            (
+                quote!(try_callback),
+                quote!(try_push),
+                quote!(else { ::core::result::Result::Ok(()) }),
+            )
+        } else {
+            (quote!(callback), quote!(push), quote!())
+        };
         match self.condition.when {
             When::Always if !self.callback.takes_outcome() => {
                 let callback = self.callback.plain();
-                quote_spanned!(span=> #stack.callback(#callback))
+                quote_spanned!(span=> #stack.#callback_method(#callback))
             }
             When::Always => {
                 let callback = self.callback.with_outcome(krate, false);
-                quote_spanned!(span=> #stack.push(#callback))
+                quote_spanned!(span=> #stack.#push_method(#callback))
             }
             when => {
                 let callback = self.callback.with_outcome(krate, false);
@@ -241,46 +249,10 @@ impl Cleanup {
                 quote_spanned! {span=>
                     {
                         let #f = #callback;
-                        #stack.push(move |#outcome: #krate::__private::Outcome| {
-                            if #when.matches(#outcome) {
-                                #f(#outcome);
-                            }
-                        })
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl Cleanup {
-    /// A fallible cleanup on an explicit stack: `try_callback` or
-    /// `try_push`, whose error `close()` returns.
-    fn register_fallible(&self, krate: &TokenStream, stack: &TokenStream) -> TokenStream {
-        let span = Span::mixed_site().located_at(self.condition.span);
-        match self.condition.when {
-            When::Always if !self.callback.takes_outcome() => {
-                let callback = self.callback.plain();
-                quote_spanned!(span=> #stack.try_callback(#callback))
-            }
-            When::Always => {
-                let callback = self.callback.with_outcome(krate, false);
-                quote_spanned!(span=> #stack.try_push(#callback))
-            }
-            when => {
-                let callback = self.callback.with_outcome(krate, false);
-                let when = when.to_path(krate);
-                let f = Ident::new("__exitstack_callback", Span::mixed_site());
-                let outcome = Ident::new("__exitstack_outcome", Span::mixed_site());
-                quote_spanned! {span=>
-                    {
-                        let #f = #callback;
-                        #stack.try_push(move |#outcome: #krate::__private::Outcome| {
+                        #stack.#push_method(move |#outcome: #krate::__private::Outcome| {
                             if #when.matches(#outcome) {
                                 #f(#outcome)
-                            } else {
-                                ::core::result::Result::Ok(())
-                            }
+                            } #skipped
                         })
                     }
                 }
