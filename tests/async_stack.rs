@@ -384,7 +384,7 @@ fn async_scope_cancelled_in_its_body_is_a_failure_for_its_entries() {
     use common::{PendingOnce, poll_once};
     let seen = Mutex::new(Vec::new());
     let async_ran = std::sync::atomic::AtomicBool::new(false);
-    {
+    let ((), reports) = common::reports::capture(|| {
         let mut scope = std::pin::pin!(AsyncExitStack::scope(async |stack| {
             stack.push(|outcome| seen.lock().unwrap().push(outcome));
             stack.push_async_callback(async || {
@@ -395,9 +395,10 @@ fn async_scope_cancelled_in_its_body_is_a_failure_for_its_entries() {
         }));
         assert!(poll_once(scope.as_mut()).is_pending());
         // Dropped here, with the body waiting.
-    }
+    });
     assert_eq!(*seen.lock().unwrap(), [Outcome::Error]);
     assert!(!async_ran.load(Ordering::Relaxed));
+    assert_eq!(reports, [common::reports::ASYNC_DROPPED]);
 
     // The same scope, not cancelled, is a success.
     seen.lock().unwrap().clear();

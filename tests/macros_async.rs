@@ -442,15 +442,19 @@ fn time_out(future: impl Future) {
 #[test]
 fn dropped_before_the_body_ends_the_sync_cleanups_run_and_async_ones_do_not() {
     let log = Log::default();
-    time_out(stalls(Arc::clone(&log), false));
+    let ((), reports) = common::reports::capture(|| time_out(stalls(Arc::clone(&log), false)));
     assert_eq!(taken(&log), ["sync"]);
+    // Both async cleanups are reported (there is no spawner).
+    assert_eq!(reports, [common::reports::ASYNC_DROPPED; 2]);
 }
 
 #[test]
 fn dropped_during_the_cleanups_the_one_in_progress_stops_and_the_rest_do_not_run() {
     let log = Log::default();
-    time_out(stalls(Arc::clone(&log), true));
+    let ((), reports) = common::reports::capture(|| time_out(stalls(Arc::clone(&log), true)));
     assert_eq!(taken(&log), ["sync", "async, started"]);
+    // The one not reached is reported (the one in progress was cut).
+    assert_eq!(reports, [common::reports::ASYNC_DROPPED]);
 }
 
 /// Debug builds say on standard error that an async cleanup did not run:

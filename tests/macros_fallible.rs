@@ -223,9 +223,16 @@ fn a_panic_still_runs_the_fallible_cleanups_and_drops_their_errors() {
 
     common::quiet_panics();
     let log = Log::default();
-    let message = common::panic_message(|| drop(crash(&log)));
+    let (message, reports) =
+        common::reports::capture(|| common::panic_message(|| drop(crash(&log))));
     assert_eq!(message, "disk on fire");
     assert_eq!(taken(&log), ["on failure", "sync always"]);
+    // The failed cleanup's error has no caller: reported, not returned.
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].starts_with("exitstack: cleanup error discarded (a panic is unwinding): "),
+        "{reports:?}"
+    );
 }
 
 #[test]

@@ -101,14 +101,21 @@ fn an_interrupted_aclose_hands_its_failures_to_the_next_one() {
         assert!(poll_once(close).is_pending(), "cut short while awaiting");
     }
     assert!(seen.borrow().is_empty());
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut close = pin!(stack.aclose());
-        loop {
-            if let Poll::Ready(result) = poll_once(close.as_mut()) {
-                break result;
+    let (caught, reports) = common::reports::capture(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut close = pin!(stack.aclose());
+            loop {
+                if let Poll::Ready(result) = poll_once(close.as_mut()) {
+                    break result;
+                }
             }
-        }
-    }));
+        }))
+    });
+    // The panic wins; the error is reported, not lost silently.
+    assert_eq!(
+        reports,
+        ["exitstack: cleanup error discarded (a panic is unwinding): the commit failed"]
+    );
     let payload = caught.expect_err("the first panic resumes");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"a cleanup panicked"));
     assert_eq!(*seen.borrow(), [Outcome::Panic]);
@@ -153,6 +160,13 @@ fn a_stack_dropped_after_an_interrupted_aclose_keeps_its_outcome() {
         let close = pin!(stack.aclose());
         assert!(poll_once(close).is_pending());
     }
-    drop(stack);
+    let ((), reports) = common::reports::capture(|| drop(stack));
     assert_eq!(*seen.borrow(), [Outcome::Error]);
+    assert_eq!(
+        reports,
+        [
+            "exitstack: cleanup error discarded (AsyncExitStack dropped after an interrupted \
+          aclose()): the commit failed"
+        ]
+    );
 }

@@ -400,12 +400,20 @@ fn policy4_single_error_is_reachable_as_itself<S: AnyStack>() {
 
 fn policy4_dropped_stack_discards_errors_and_does_not_panic<S: AnyStack>() {
     let ran = SyncCell::new(false);
-    {
+    let ((), reports) = common::reports::capture(|| {
         let stack = S::new();
         stack.callback(|| ran.set(true));
         stack.try_callback(|| Err("lost: the stack was only dropped"));
-    }
+    });
     assert!(ran.get());
+    // Not silent: the error goes to the report hook.
+    assert_eq!(
+        reports,
+        [
+            "exitstack: cleanup error discarded (stack dropped without close()): lost: the stack \
+          was only dropped"
+        ]
+    );
 }
 
 fn policy4_exit_context_error_is_collected<S: AnyStack>() {
@@ -426,7 +434,12 @@ fn policy3_panic_wins_over_errors_in_close<S: AnyStack>() {
     let mut stack = S::new();
     stack.try_callback(|| Err("an error"));
     stack.callback(|| panic!("a panic"));
-    assert_eq!(panic_message(|| drop(stack.close())), "a panic");
+    let (message, reports) = common::reports::capture(|| panic_message(|| drop(stack.close())));
+    assert_eq!(message, "a panic");
+    assert_eq!(
+        reports,
+        ["exitstack: cleanup error discarded (a panic is unwinding): an error"]
+    );
 }
 
 /// A value whose `Drop` makes a stack of type `S` while the thread unwinds.

@@ -10,6 +10,7 @@ use crate::error::Errors;
 
 mod kw {
     syn::custom_keyword!(stack);
+    syn::custom_keyword!(spawn);
 }
 
 /// Which outcomes a cleanup runs on: `exitstack::When`, as written.
@@ -257,11 +258,13 @@ impl Parse for MacroBody {
     }
 }
 
-/// `#[exitstack::scope]`'s arguments: `?Send` (on an `async fn`) and
-/// `crate = path`, comma-separated.
+/// `#[exitstack::scope]`'s arguments: `?Send` and `spawn = expr` (on an
+/// `async fn`) and `crate = path`, comma-separated.
 #[derive(Default)]
 pub(crate) struct ScopeArgs {
     pub(crate) not_send: Option<Token![?]>,
+    /// `spawn = expr`: the keyword (for errors) and the spawner.
+    pub(crate) spawn: Option<(Span, Expr)>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -284,12 +287,18 @@ impl Parse for ScopeArgs {
                 args.not_send = Some(question);
             } else if input.peek(Token![crate]) {
                 args.krate = Some(parse_crate(input)?);
+            } else if input.peek(kw::spawn) {
+                let keyword: kw::spawn = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let spawner: Expr = input.parse()?;
+                args.spawn = Some((keyword.span, spawner));
             } else {
                 return Err(syn::Error::new(
                     input.span(),
                     "`#[exitstack::scope]` takes no arguments, except `?Send` on an `async fn` \
-                     whose async cleanups are not `Send`, and `crate = path` for a renamed \
-                     dependency",
+                     whose async cleanups are not `Send`, `spawn = spawner` on an `async fn` \
+                     whose async cleanups must run even if it is cancelled, and `crate = path` \
+                     for a renamed dependency",
                 ));
             }
             if !input.is_empty() {

@@ -244,8 +244,9 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// On a free function or method, sync or `async`, generic or not, with any
 /// receiver and any return type (`impl Trait` too): the signature is left as
-/// written. It takes no arguments, except `?Send` (see [async
-/// cleanups](#async-cleanups)) and `crate = path` for a renamed dependency. The body gets one `ErrorWatch` (two flags), marked whenever the
+/// written. It takes no arguments, except `?Send` and `spawn = spawner`
+/// (see [async cleanups](#async-cleanups)) and `crate = path` for a renamed
+/// dependency. The body gets one `ErrorWatch` (two flags), marked whenever the
 /// function returns an `Err` — through `return`, `?`, or its tail expression
 /// — before the locals are dropped, so each cleanup knows the outcome:
 ///
@@ -470,13 +471,14 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// * **Cancelled.** An `async fn` whose future is dropped before its body
 ///   finished (a timeout, a `select!`) did not succeed: its synchronous
 ///   cleanups see `Outcome::Error`, so `on_success` ones (a commit) do not
-///   run; its async cleanups are dropped unrun.
+///   run; its async cleanups are dropped unrun — or, with `spawn =
+///   spawner`, handed to the spawner, seeing `Error` too.
 /// * **A cleanup in an inner block** (a loop's body) runs when that block
 ///   ends; if it fails, its error is kept, and the function returns an
 ///   `Err` whatever its body then returns.
 /// * **Panics.** A fallible cleanup still runs when the body panics (unless
 ///   its condition says otherwise); its error is then dropped, as a dropped
-///   stack's are (debug builds say so on standard error): the function
+///   stack's are (and reported through the report hook, `exitstack::set_report_hook`): the function
 ///   returns nothing.
 /// * **`pop_all!()`** cancels fallible cleanups too.
 /// * **Where.** Only in the body of an `#[exitstack::scope]` fn: outside
@@ -584,20 +586,48 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// **If the function's future is dropped part-way** (a timeout, `select!`,
-/// an aborted task):
+/// an aborted task, a server dropping a disconnected client's request):
 ///
 /// * before the body ended, the body's locals and synchronous cleanups are
-///   dropped as in any future (the cleanups see `Success`); then the
-///   implicit stack is dropped, and its async cleanups are dropped without
-///   running — a destructor cannot await them, and does not block on them.
-///   Debug builds say so on standard error, once per cleanup.
+///   dropped as in any future (the cleanups see `Error`: the body did not
+///   finish); then the implicit stack is dropped, and its async cleanups
+///   are dropped without running — a destructor cannot await them, and
+///   does not block on them. Each is reported through the crate's report
+///   hook (`exitstack::set_report_hook`; by default a line on standard
+///   error in debug builds).
 /// * while the cleanups are awaited, the one in progress stops where it was
 ///   (its future is dropped), and those not reached are dropped without
 ///   running, as above: the cancellation policy of `AsyncExitStack::aclose`.
 ///
-/// A cleanup that must complete whatever happens to the caller's future
-/// belongs in a task of its own (spawned from the cleanup), or in a
-/// synchronous cleanup.
+/// **`spawn = spawner`: async cleanups that survive cancellation.** With a
+/// spawner — any expression of a type `Fn(exitstack::HandOff) + Send +
+/// Sync + 'static`, such as `|cleanups| { tokio::spawn(cleanups); }` or a
+/// function's name — the async cleanups that a dropped future did not
+/// await are handed to it as one future that awaits them, in order, each
+/// exactly once (see `SendAsyncExitStack::set_spawner`, which this uses).
+/// They see `Outcome::Error`: a cancelled function neither succeeded nor
+/// returned an `Err`, and is counted as a failure, so an `on_error`
+/// rollback runs and an `on_success` commit does not. A function that
+/// finishes awaits its cleanups itself, as without a spawner. Since the
+/// cleanups may run after the function is gone, each must own what it uses
+/// (`async move`), and a fallible async cleanup (`defer!(try: async ..)`),
+/// whose error would have no caller, is a compile error; `?Send` cannot go
+/// with it.
+///
+/// ```
+/// use exitstack::defer;
+/// # struct Connection;
+/// # impl Connection { async fn close(&self) {} async fn query(&self) -> Result<u32, String> { Ok(1) } }
+/// # fn spawn(cleanups: exitstack::HandOff) { drop(cleanups) }
+/// // With tokio: `spawn = |cleanups| { tokio::spawn(cleanups); }`
+/// #[exitstack::scope(spawn = spawn)]
+/// async fn handle(connection: std::sync::Arc<Connection>) -> Result<u32, String> {
+///     let closing = connection.clone();
+///     defer!(async move { closing.close().await }); // runs even if `handle` is cancelled
+///     connection.query().await
+/// }
+/// # drop(handle(std::sync::Arc::new(Connection)));
+/// ```
 ///
 /// How it works: the function's body becomes an `async` block of its own
 /// inside the function, so that `return` and `?` leave it with their value

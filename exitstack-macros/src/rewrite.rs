@@ -173,6 +173,24 @@ impl<'a> Rewriter<'a> {
         }
     }
 
+    /// A fallible async cleanup in a function with a spawner: its error
+    /// becomes the function's `Err`, which a cancelled function (whose
+    /// cleanups the spawner runs) never returns.
+    fn fallible_handed_off(&self, form: &str, span: Span) -> Option<syn::Error> {
+        self.locals.spawning.then(|| {
+            syn::Error::new(
+                span,
+                format!(
+                    "`{form}` cannot go with `spawn = ..`: its error would become the function's \
+                     `Err`, and a cancelled function, whose async cleanups the spawner runs, \
+                     returns nothing; handle the error in the cleanup (`defer!(async move {{ if \
+                     let Err(error) = ... {{ ... }} }})`), or register it on a stack that reports \
+                     it"
+                ),
+            )
+        })
+    }
+
     fn nested(&mut self, nested: Nested, f: impl FnOnce(&mut Self)) {
         let outer = self.nested.replace(nested);
         f(self);
@@ -594,7 +612,8 @@ impl<'a> Rewriter<'a> {
             let error = match self.nested {
                 Some(_) => None,
                 None => site::fallible_error(&self.site(), &form, at)
-                    .or_else(|| site::fallible_on_panic(condition, &form)),
+                    .or_else(|| site::fallible_on_panic(condition, &form))
+                    .or_else(|| self.fallible_handed_off(&form, at)),
             };
             if let Some(error) = error {
                 self.errors.push(error);

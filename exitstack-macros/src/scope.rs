@@ -146,6 +146,7 @@ fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Funct
              `Send`"
         ));
     }
+    check_spawn(args, &body, errors);
     let output = match &body {
         Body::AsyncTrait { output, .. } => Some(copy(&**output)),
         Body::Sync | Body::Async => match &func.sig.output {
@@ -159,8 +160,10 @@ fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Funct
         Body::AsyncTrait { block, .. } => block,
         Body::Sync | Body::Async => &func.block,
     };
-    let has_async_stack =
-        !matches!(body, Body::Sync) && rewrite::has_async_cleanup(block.to_token_stream());
+    // With a spawner, always: the spawner is evaluated and type-checked
+    // even before the first async cleanup is written.
+    let has_async_stack = !matches!(body, Body::Sync)
+        && (args.spawn.is_some() || rewrite::has_async_cleanup(block.to_token_stream()));
     // No cleanup depends on errors: nothing to observe, no bound to ask
     // for, and no run-time check of a type the attribute cannot see.
     if check != Check::Unit && !rewrite::has_outcome_cleanup(block.to_token_stream()) {
@@ -172,6 +175,26 @@ fn analyse(args: &ScopeArgs, func: &ItemFn, errors: &mut Errors) -> Option<Funct
         check,
         has_async_stack,
     })
+}
+
+/// `spawn = ..` is for an `async fn` whose async cleanups are `Send`.
+fn check_spawn(args: &ScopeArgs, body: &Body, errors: &mut Errors) {
+    if let Some((keyword, _)) = &args.spawn {
+        if matches!(body, Body::Sync) {
+            errors.push(syn::Error::new(
+                *keyword,
+                "`spawn = ..` is for an `async fn`: it hands the function's async cleanups to a \
+                 spawner when the function's future is dropped before it finished",
+            ));
+        } else if let Some(question) = &args.not_send {
+            errors.push(syn::Error::new(
+                *keyword,
+                "`spawn = ..` cannot go with `?Send`: handed-off cleanups run on another task, so \
+                 they must be `Send`",
+            ));
+            errors.push(format_err!(question, "`?Send` is here"));
+        }
+    }
 }
 
 /// How a returned value is checked, by its type as written.
@@ -433,8 +456,13 @@ fn expand(
                     },
                     span,
                 );
+                let new = if let Some((_, spawner)) = &args.spawn {
+                    quote!(spawning(#spawner))
+                } else {
+                    quote!(#new())
+                };
                 let value = quote_spanned! {span=>
-                    let #stack = #krate::__private::AsyncScope::#new();
+                    let #stack = #krate::__private::AsyncScope::#new;
                     #krate::__private::finish(&#ret, #stack.run(&#scope, #body).await)
                 };
                 match finish {
@@ -494,6 +522,7 @@ fn locals(args: &ScopeArgs, function: &Function) -> Locals {
             .has_async_stack
             .then(|| Ident::new("__exitstack_async", span)),
         send: args.not_send.is_none(),
+        spawning: args.spawn.is_some(),
         failed: Ident::new("__exitstack_failed", span),
         fallible: Cell::new(None),
         output: Output::of(function.output.as_deref()),

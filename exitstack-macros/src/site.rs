@@ -48,6 +48,9 @@ pub(crate) struct Locals {
     /// Whether the implicit asynchronous stack is a `SendAsyncExitStack`
     /// (no `?Send`).
     pub(crate) send: bool,
+    /// Whether the implicit asynchronous stack has a spawner (`spawn =
+    /// ..`): its async cleanups may run after the function is gone.
+    pub(crate) spawning: bool,
     /// The errors of the fallible cleanups (a `Failed<E>`), declared only
     /// if the body has one.
     pub(crate) failed: Ident,

@@ -83,19 +83,69 @@ pub trait AsyncExitContext {
 }
 
 /// The policy for an asynchronous entry whose stack is dropped without
-/// `aclose().await`: a destructor cannot await, so the entry is dropped
-/// without running — never run half-way, never blocked on. Debug builds say
-/// so on standard error.
+/// `aclose().await` and without a spawner: a destructor cannot await, so
+/// the entry is dropped without running — never run half-way, never
+/// blocked on — and the report hook is told ([`Report::AsyncCleanupDropped`]:
+/// by default a line on standard error in debug builds).
 fn skipped_async_entry() {
-    #[cfg(debug_assertions)]
-    {
-        use std::io::Write as _;
-        // A failed write to stderr is ignored: this runs in a destructor.
-        let _ = writeln!(
-            std::io::stderr(),
-            "exitstack: an async cleanup did not run: its AsyncExitStack was dropped without \
-             aclose().await"
-        );
+    crate::report::report(&crate::Report::AsyncCleanupDropped);
+}
+
+/// The future a stack with a spawner hands to it when it is dropped without
+/// `aclose().await` (see [`AsyncStack::set_spawner`]): it awaits the
+/// stack's remaining cleanups, in LIFO order.
+pub type HandOff = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A spawner, shared by a stack and the stacks `pop_all` makes from it.
+type Spawner = alloc::sync::Arc<dyn Fn(HandOff) + Send + Sync>;
+
+/// What a stack keeps beside its entries, boxed so that a stack that needs
+/// none of it (almost every one) is no larger: what an interrupted `aclose`
+/// had seen, and the spawner to hand the cleanups to on drop.
+struct Side<'a, M: Threading> {
+    /// What an `aclose` cut short had seen (see [`Progress`]).
+    progress: Option<Progress>,
+    hand_off: Option<HandOffTo<'a, M>>,
+}
+
+/// A spawner, and the stack's own type made nameable: a `HandOffTo` is
+/// made only by [`AsyncStack::set_spawner`], which only a
+/// `SendAsyncExitStack<'static>` has, so `into_static` is that type's
+/// identity — generic code (the drop) reaches the entries as `'static` and
+/// `Send` through it, without any `unsafe`.
+struct HandOffTo<'a, M: Threading> {
+    spawner: Spawner,
+    into_static: fn(&mut AsyncStack<'a, M>) -> SendAsyncExitStack<'static>,
+}
+
+impl<M: Threading> Clone for HandOffTo<'_, M> {
+    fn clone(&self) -> Self {
+        HandOffTo {
+            spawner: self.spawner.clone(),
+            into_static: self.into_static,
+        }
+    }
+}
+
+/// The stacks that can hand their cleanups to a spawner: only
+/// [`SendAsyncExitStack<'static>`](SendAsyncExitStack), whose entries are
+/// all `Send` and own what they use, so that they can run on another task
+/// after the scope that registered them is gone.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot hand its cleanups to a spawner",
+    label = "only a `SendAsyncExitStack<'static>` can",
+    note = "handed-off cleanups run on another task after the scope is gone: they must be `Send` \
+            and own what they use (`'static`); make the stack a `SendAsyncExitStack<'static>` and \
+            register `async move` cleanups that own (or `Arc`-share) their values"
+)]
+pub trait HandsOff {
+    #[doc(hidden)]
+    fn __into_static(&mut self) -> SendAsyncExitStack<'static>;
+}
+
+impl HandsOff for SendAsyncExitStack<'static> {
+    fn __into_static(&mut self) -> SendAsyncExitStack<'static> {
+        AsyncStack::from_raw(self.inner.raw.take_all())
     }
 }
 
@@ -275,15 +325,14 @@ impl Progress {
     /// A new close with `outcome`, or the one an interrupted close left
     /// (its outcome made no better by the new one's: `Panic` over `Error`
     /// over `Success`).
-    fn resume(carried: Option<Box<Progress>>, outcome: Outcome) -> Progress {
+    fn resume(carried: Option<Progress>, outcome: Outcome) -> Progress {
         match carried {
             None => Progress {
                 outcome,
                 errors: Vec::new(),
                 panic: None,
             },
-            Some(carried) => {
-                let mut progress = *carried;
+            Some(mut progress) => {
                 progress.outcome = crate::ending::worst(progress.outcome, outcome);
                 progress
             }
@@ -370,6 +419,20 @@ impl Progress {
     }
 }
 
+/// Leaves `progress` to the stack whose side is `side`, for its next
+/// `aclose` or its drop.
+fn keep_progress<M: Threading>(side: &mut Option<Box<Side<'_, M>>>, progress: Progress) {
+    match side {
+        Some(side) => side.progress = Some(progress),
+        None => {
+            *side = Some(Box::new(Side {
+                progress: Some(progress),
+                hand_off: None,
+            }));
+        }
+    }
+}
+
 /// Errors that have no caller because a panic is about to resume: each is
 /// dropped under `catch_unwind` (`discard_errors`), so that one whose `Drop`
 /// panics cannot abort the process during the unwinding.
@@ -384,14 +447,14 @@ fn discard_unwound(errors: Vec<BoxError>) {
 /// caught: the future may be dropped while a panic unwinds) and the
 /// progress is left to the stack. If the future is leaked, so is all this:
 /// nothing is freed, and the entries not reached stay registered.
-struct Running<'c, 's> {
-    carried: &'c mut Option<Box<Progress>>,
+struct Running<'c, 's, 'a, M: Threading> {
+    side: &'c mut Option<Box<Side<'a, M>>>,
     progress: Option<Progress>,
     /// The future of the entry being awaited, in place when small.
     current: Pin<&'s mut FutureSlot>,
 }
 
-impl Drop for Running<'_, '_> {
+impl<M: Threading> Drop for Running<'_, '_, '_, M> {
     fn drop(&mut self) {
         let Some(mut progress) = self.progress.take() else {
             return;
@@ -400,7 +463,7 @@ impl Drop for Running<'_, '_> {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(move || current.clear())) {
             progress.panicked(payload);
         }
-        *self.carried = Some(Box::new(progress));
+        keep_progress(self.side, progress);
     }
 }
 
@@ -413,15 +476,16 @@ impl Drop for Running<'_, '_> {
 /// registered (their keys retired: see `RawStack::take`), and the progress
 /// goes back to `carried`. The future awaited is kept in a slot of this
 /// future (in place when small: no allocation).
-async fn run_all(
-    raw: &RawStack<'_>,
-    carried: &mut Option<Box<Progress>>,
+async fn run_all<'a, M: Threading>(
+    raw: &RawStack<'a>,
+    side: &mut Option<Box<Side<'a, M>>>,
     outcome: Outcome,
 ) -> Progress {
-    let progress = Progress::resume(carried.take(), outcome);
+    let carried = side.as_mut().and_then(|side| side.progress.take());
+    let progress = Progress::resume(carried, outcome);
     let slot = pin!(FutureSlot::new());
     let mut run = Running {
-        carried,
+        side,
         progress: Some(progress),
         current: slot,
     };
@@ -470,7 +534,7 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     fn from_raw(raw: RawStack<'a>) -> Self {
         AsyncStack {
             inner: Stack::from_raw(raw),
-            carried: None,
+            side: None,
             marker: PhantomData,
         }
     }
@@ -488,21 +552,159 @@ struct BodyRunning<'a, M: Threading> {
 impl<M: Threading> Drop for BodyRunning<'_, M> {
     fn drop(&mut self) {
         if self.running {
-            let progress = Progress::resume(self.stack.carried.take(), Outcome::Error);
-            progress.finish_dropped(&mut self.stack.inner.raw);
+            self.stack.dropped(Outcome::Error);
         }
     }
 }
 
 impl<M: Threading> Drop for AsyncStack<'_, M> {
-    /// Runs the synchronous entries (the asynchronous ones are
-    /// dropped unrun); after an interrupted `aclose`, with the
-    /// outcome it had reached, reporting its errors and resuming its
-    /// first panic (unless the thread is unwinding).
+    /// Runs the synchronous entries (the asynchronous ones are dropped
+    /// unrun — or, with a spawner, handed to it); after an interrupted
+    /// `aclose`, with the outcome it had reached, reporting its errors
+    /// and resuming its first panic (unless the thread is unwinding).
+    #[inline]
     fn drop(&mut self) {
-        if let Some(progress) = self.carried.take() {
-            progress.finish_dropped(&mut self.inner.raw);
+        // Without a side, the stack's own drop runs its synchronous
+        // entries and reports the asynchronous ones.
+        if self.side.is_some() {
+            self.dropped(Outcome::Success);
         }
+    }
+}
+
+impl<M: Threading> AsyncStack<'_, M> {
+    /// The end of a stack dropped without (or part-way through) `aclose`:
+    /// its entries see `outcome`, made no better than what an interrupted
+    /// `aclose` reached, and `Panic` if a panic that started after the
+    /// stack was made unwinds.
+    #[cold]
+    fn dropped(&mut self, outcome: Outcome) {
+        let (progress, to) = match self.side.take() {
+            Some(side) => (side.progress, side.hand_off),
+            None => (None, None),
+        };
+        let progress = Progress::resume(progress, outcome);
+        match to {
+            None => progress.finish_dropped(&mut self.inner.raw),
+            Some(to) => {
+                let progress = Progress::resume(Some(progress), self.inner.raw.drop_outcome());
+                hand_off((to.into_static)(self), &to.spawner, progress);
+            }
+        }
+    }
+}
+
+/// The drop of a stack with a spawner: the synchronous entries above the
+/// newest asynchronous one run now, as a drop runs them; that entry's
+/// future is made (with the outcome reached), and it and every entry below
+/// it — synchronous ones too, so that the LIFO order holds — go to the
+/// spawner as one future ([`HandOff`]) that awaits them in order, as
+/// `aclose` would. Errors of the entries run here have no caller: they are
+/// reported, and a panic among them resumes after the hand-off (unless the
+/// thread is unwinding). A spawner that panics drops the future it was
+/// given, which then runs as a stack dropped without spawner does.
+#[cold]
+#[inline(never)]
+fn hand_off(mut rest: SendAsyncExitStack<'static>, spawner: &Spawner, mut progress: Progress) {
+    while let Some(entry) = rest.inner.raw.take() {
+        let outcome = progress.outcome;
+        if !entry.is_async() {
+            // SAFETY: `rest` is owned here: nothing is registered between
+            // `take` and here.
+            match catch_unwind(AssertUnwindSafe(|| unsafe { entry.run(outcome) })) {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => progress.failed(error),
+                Err(payload) => progress.panicked(payload),
+            }
+            continue;
+        }
+        let mut first = Box::pin(FutureSlot::new());
+        // SAFETY: as above; the entry is asynchronous.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe {
+            entry.start(outcome, first.as_mut());
+        })) {
+            progress.panicked(payload);
+            continue;
+        }
+        if !first.is_set() {
+            continue;
+        }
+        // The entries below see the outcome reached; the errors and panic
+        // so far stay here.
+        keep_progress(
+            &mut rest.side,
+            Progress {
+                outcome: progress.outcome,
+                errors: Vec::new(),
+                panic: None,
+            },
+        );
+        // `AssertSend`: the future holds `first`, made by an entry of a
+        // `SendAsyncExitStack`, so from a `Send` future (see the `Send`
+        // impl of `AsyncStack<'_, Sendable>`), and `rest`, which is `Send`.
+        let future: HandOff = Box::pin(AssertSend(handed_off(Unfinished(Some(first)), rest)));
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| spawner(future))) {
+            progress.panicked(payload);
+        }
+        break;
+    }
+    let Progress { errors, panic, .. } = progress;
+    if !errors.is_empty() {
+        crate::raw::discard_errors(errors, "AsyncExitStack dropped without aclose()");
+    }
+    if let Some(payload) = panic {
+        if std::thread::panicking() {
+            discard(payload);
+        } else {
+            resume_unwind(payload);
+        }
+    }
+}
+
+/// The first entry of a hand-off, reported if the handed-off future is
+/// dropped before it finished (never polled: a spawner that dropped it;
+/// part-way: a runtime shut down).
+struct Unfinished(Option<Pin<Box<FutureSlot>>>);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(first) = self.0.take() {
+            // Its captures' `Drop` is user code, which may panic: this
+            // runs in a destructor.
+            crate::unwind::run_in_drop(move || drop(first));
+            skipped_async_entry();
+        }
+    }
+}
+
+/// The future a spawner is given: awaits `first` (the newest asynchronous
+/// entry, already made), then closes `rest`, each under `catch_unwind`.
+/// Errors have no caller: they are reported. A panic resumes at the end,
+/// in the spawner's task (a runtime reports it as that task's panic).
+/// Dropped part-way (a runtime shut down), it drops `first` and `rest`,
+/// which then runs as a stack dropped without a spawner.
+async fn handed_off(mut first: Unfinished, mut rest: SendAsyncExitStack<'static>) {
+    let polled = CatchUnwind(first.0.as_mut().expect("taken only below").as_mut()).await;
+    let first = first.0.take();
+    let mut progress = rest
+        .side
+        .as_mut()
+        .and_then(|side| side.progress.take())
+        .expect("the hand-off leaves its progress to `rest`");
+    match polled {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => progress.failed(error),
+        Err(payload) => progress.panicked(payload),
+    }
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(first))) {
+        progress.panicked(payload);
+    }
+    keep_progress(&mut rest.side, progress);
+    if let Err(errors) = rest.aclose().await {
+        crate::raw::discard_errors(
+            errors.into_iter().collect(),
+            "async cleanups handed to a spawner",
+        );
     }
 }
 
@@ -514,7 +716,8 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     /// The closure is called, and the future made, when the entry's
     /// turn comes. If the stack is dropped without `aclose().await`,
     /// the closure is dropped without being called (a destructor
-    /// cannot await); debug builds say so on standard error.
+    /// cannot await) and reported ([`crate::set_report_hook`]) — or,
+    /// with a [spawner](Self::set_spawner), handed to it.
     ///
     /// ```
     /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
@@ -701,12 +904,9 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     ///
     /// As [`aclose`](Self::aclose).
     pub async fn aclose_with(&mut self, outcome: Outcome) -> Result<(), CleanupError> {
-        M::wrap(
-            run_all(&self.inner.raw, &mut self.carried, outcome),
-            Token(()),
-        )
-        .await
-        .finish()
+        M::wrap(run_all(&self.inner.raw, &mut self.side, outcome), Token(()))
+            .await
+            .finish()
     }
 
     /// Runs the async closure `body` with a fresh stack, then closes
@@ -737,7 +937,10 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
     /// `Panic`, if a panic is unwinding) — never `Success`, so a commit
     /// on success does not commit work that never finished — and its
     /// asynchronous entries are dropped unrun, as on any drop (a
-    /// destructor cannot await). Dropped during the cleanups, the
+    /// destructor cannot await) — unless the body gave the stack a
+    /// [spawner](Self::set_spawner) (a `SendAsyncExitStack<'static>`:
+    /// `stack.set_spawner(..)` first thing in the body), which then
+    /// runs them, seeing `Error` too. Dropped during the cleanups, the
     /// entries left see the outcome the scope had reached.
     ///
     /// # In a spawned task
@@ -784,7 +987,7 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
         let stack = &mut guard.stack;
         let outcome = crate::ending::outcome(result.is_err(), matches!(result, Ok(Err(_))));
         let progress = M::wrap(
-            run_all(&stack.inner.raw, &mut stack.carried, outcome),
+            run_all(&stack.inner.raw, &mut stack.side, outcome),
             Token(()),
         )
         .await;
@@ -794,6 +997,140 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
         crate::ending::body_error_first(result, errors)
     }
 }
+/// Surviving cancellation: a stack that hands its async cleanups to a
+/// spawner when it is dropped without `aclose().await`.
+impl<M: Threading> AsyncStack<'_, M> {
+    /// An empty stack with a spawner: see
+    /// [`set_spawner`](Self::set_spawner).
+    #[must_use]
+    pub fn with_spawner(spawner: impl Fn(HandOff) + Send + Sync + 'static) -> Self
+    where
+        Self: HandsOff,
+    {
+        let mut stack = Self::new();
+        stack.set_spawner(spawner);
+        stack
+    }
+
+    /// Gives the stack a spawner: if it is dropped without
+    /// `aclose().await` — a `?` on the way to `aclose`, a task cancelled
+    /// by a timeout or a `select!`, a panic, a server dropping a
+    /// disconnected client's future — its async cleanups are handed to
+    /// `spawner` instead of being dropped unrun. Any runtime's spawn
+    /// works: `|cleanups| { tokio::spawn(cleanups); }`. Replaces a
+    /// spawner set before; the stacks [`pop_all`](Self::pop_all) makes
+    /// share it.
+    ///
+    /// Only a [`SendAsyncExitStack<'static>`](SendAsyncExitStack) has this
+    /// method (the bound [`HandsOff`]): its entries are `Send` and own what
+    /// they use, so they can run on another task after the scope that
+    /// registered them is gone. A stack whose entries borrow from the
+    /// scope cannot be handed off, and does not compile.
+    ///
+    /// **What runs where.** On the drop, the synchronous entries newer
+    /// than the newest asynchronous one run at once, as a drop runs them.
+    /// The rest — that asynchronous entry and every entry older than it,
+    /// synchronous ones too, so that the LIFO order holds — goes to the
+    /// spawner as one future, [`HandOff`], which runs and awaits them in
+    /// order, as `aclose` would, every entry exactly once. Nothing is
+    /// spawned when no asynchronous entry is left.
+    ///
+    /// **Outcome.** The handed-off entries see how the stack was dropped,
+    /// as the entries of any dropped stack do: `Success`, or `Panic` if a
+    /// panic is unwinding; `Error` after an earlier entry failed, and what
+    /// an interrupted `aclose` had reached. A cancelled
+    /// [`scope`](Self::scope) and a cancelled `#[exitstack::scope(spawn
+    /// = ..)] async fn` are failures: their entries see `Error`.
+    ///
+    /// **Errors and panics** of the handed-off entries have no caller:
+    /// the errors go to the report hook ([`crate::set_report_hook`]); a
+    /// panic resumes at the end of the handed-off future, in the
+    /// spawner's task (a runtime reports it as that task's panic).
+    /// Entries that ran at the drop report their errors the same way, and
+    /// their first panic resumes after the hand-off.
+    ///
+    /// **When the handed-off future never finishes.** If it is dropped
+    /// part-way — a runtime shut down with the task pending, or a
+    /// spawner that panics or drops it — the entries it had not reached
+    /// run as on a drop without a spawner: the synchronous ones run, the
+    /// asynchronous ones are dropped unrun and reported
+    /// ([`Report::AsyncCleanupDropped`](crate::Report::AsyncCleanupDropped)).
+    /// A runtime that is shut down while handed-off cleanups wait must
+    /// be given time to finish them (for tokio: let the task finish
+    /// before the runtime is dropped, or `shutdown_timeout`).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex, mpsc};
+    /// use exitstack::SendAsyncExitStack;
+    /// # fn block_on<F: Future>(f: F) -> F::Output { let mut f = std::pin::pin!(f); let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+    ///
+    /// // Here a thread stands for a runtime: `|cleanups| { tokio::spawn(cleanups); }`.
+    /// let (done, finished) = mpsc::channel();
+    /// let stack = SendAsyncExitStack::with_spawner(move |cleanups| {
+    ///     let done = done.clone();
+    ///     std::thread::spawn(move || { block_on(cleanups); done.send(()).unwrap(); });
+    /// });
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let closed = log.clone();
+    /// stack.push_async_callback(async move || closed.lock().unwrap().push("connection closed"));
+    /// drop(stack); // no `aclose().await`: a `?`, a cancelled task, a panic ...
+    ///
+    /// finished.recv().unwrap();
+    /// assert_eq!(*log.lock().unwrap(), ["connection closed"]);
+    /// ```
+    ///
+    /// A stack whose entries borrow cannot have a spawner:
+    ///
+    /// ```compile_fail
+    /// let name = String::from("db");
+    /// let mut stack = exitstack::SendAsyncExitStack::new();
+    /// stack.push_async_callback(async || println!("close {name}"));
+    /// stack.set_spawner(|cleanups| drop(cleanups)); // `name` does not live long enough
+    /// ```
+    pub fn set_spawner(&mut self, spawner: impl Fn(HandOff) + Send + Sync + 'static)
+    where
+        Self: HandsOff,
+    {
+        let to = HandOffTo {
+            spawner: alloc::sync::Arc::new(spawner),
+            into_static: <Self as HandsOff>::__into_static,
+        };
+        match &mut self.side {
+            Some(side) => side.hand_off = Some(to),
+            None => {
+                self.side = Some(Box::new(Side {
+                    progress: None,
+                    hand_off: Some(to),
+                }));
+            }
+        }
+    }
+
+    /// Whether the stack has a spawner ([`set_spawner`](Self::set_spawner)).
+    #[must_use]
+    pub fn has_spawner(&self) -> bool {
+        self.side
+            .as_ref()
+            .is_some_and(|side| side.hand_off.is_some())
+    }
+
+    /// Takes the spawner away: the stack, dropped without `aclose`, drops
+    /// its async cleanups unrun again. Does nothing without one.
+    pub fn clear_spawner(&mut self) {
+        if let Some(side) = &mut self.side {
+            side.hand_off = None;
+        }
+    }
+
+    /// Marks the stack as dropped by a failure: if it is dropped before
+    /// its `aclose`, its entries see [`Outcome::Error`]. For the implicit
+    /// stack of a cancelled `#[exitstack::scope] async fn`.
+    pub(crate) fn fail_on_drop(&mut self) {
+        let progress = self.side.as_mut().and_then(|side| side.progress.take());
+        keep_progress(&mut self.side, Progress::resume(progress, Outcome::Error));
+    }
+}
+
 /// A stack of cleanups that may be awaited: Python's
 /// `contextlib.AsyncExitStack`. Everything [`ExitStack`](crate::ExitStack)
 /// has — synchronous entries included, in one LIFO order with the
@@ -821,9 +1158,14 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
 ///   reports what the interrupted one saw (errors, panic, outcome).
 /// * **Dropped without `aclose()`**: the synchronous entries run, in order;
 ///   the asynchronous ones cannot be awaited by a destructor, so they are
-///   dropped without running (debug builds say so on standard error). Never
-///   a block, never a hang. Close with `aclose().await`, or use
-///   [`AsyncExitStack::scope`].
+///   dropped without running, each reported through the report hook
+///   ([`crate::set_report_hook`]; by default a line on standard error in
+///   debug builds). Never a block, never a hang. Close with
+///   `aclose().await`, or use [`AsyncExitStack::scope`] — or give a
+///   `SendAsyncExitStack<'static>` a spawner
+///   ([`set_spawner`](AsyncStack::set_spawner)): it then hands its async
+///   cleanups to it, and they run, on a `?`, a timeout, a `select!`, a
+///   panic.
 ///
 /// Each asynchronous entry makes its future when its turn comes; `aclose`
 /// awaits it in place when it is small (at most eight words, aligned to at
@@ -849,8 +1191,8 @@ pub struct AsyncStack<'a, M: Threading> {
     /// The entries, synchronous and asynchronous; its registration methods
     /// are forwarded.
     inner: Stack<'a, M>,
-    /// What an `aclose` cut short had seen (see [`Progress`]).
-    carried: Option<Box<Progress>>,
+    /// What an `aclose` cut short had seen, and the spawner, if any.
+    side: Option<Box<Side<'a, M>>>,
     marker: PhantomData<M>,
 }
 
@@ -933,12 +1275,19 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
 
     /// Moves every pending entry, in order, into a new stack. As
     /// [`Stack::pop_all`]; what an interrupted `aclose` had seen stays
-    /// with this stack.
+    /// with this stack, and a spawner is shared by both.
     #[must_use = "dropping the returned stack runs its synchronous cleanups at once and drops \
                   its asynchronous ones unrun; to skip them instead, call `cancel_all()`"]
     #[inline]
     pub fn pop_all(&mut self) -> Self {
-        Self::from_raw(self.inner.raw.take_all())
+        let mut popped = Self::from_raw(self.inner.raw.take_all());
+        if let Some(to) = self.side.as_ref().and_then(|side| side.hand_off.clone()) {
+            popped.side = Some(Box::new(Side {
+                progress: None,
+                hand_off: Some(to),
+            }));
+        }
+        popped
     }
 
     /// How many entries are pending. As [`Stack::len`].
@@ -965,7 +1314,12 @@ impl<M: Threading> Default for AsyncStack<'_, M> {
 impl<M: Threading> core::fmt::Debug for AsyncStack<'_, M> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let name = <M as crate::threading::sealed::Sealed>::ASYNC_NAME;
-        f.debug_struct(name).field("pending", &self.len()).finish()
+        let mut debug = f.debug_struct(name);
+        debug.field("pending", &self.len());
+        if self.has_spawner() {
+            debug.field("spawner", &true);
+        }
+        debug.finish()
     }
 }
 
@@ -1015,7 +1369,18 @@ impl<'a> From<SendAsyncExitStack<'a>> for AsyncExitStack<'a> {
     fn from(mut stack: SendAsyncExitStack<'a>) -> Self {
         AsyncStack {
             inner: Stack::from_raw(stack.inner.raw.take_all()),
-            carried: stack.carried.take(),
+            // The spawner stays behind: a local stack's entries need not
+            // be `Send`, so they can never be handed off.
+            side: stack
+                .side
+                .as_mut()
+                .and_then(|side| side.progress.take())
+                .map(|progress| {
+                    Box::new(Side {
+                        progress: Some(progress),
+                        hand_off: None,
+                    })
+                }),
             marker: PhantomData,
         }
     }

@@ -106,8 +106,12 @@
 //! the awaited ones; runtime-agnostic. Cancelling `aclose` part-way leaves
 //! the rest registered; a stack dropped without `aclose` runs its
 //! synchronous entries and drops the asynchronous ones unrun (a destructor
-//! cannot await). Conversions go every sound way: a `Send` stack into a
-//! local one, a synchronous stack into an asynchronous one (`From`).
+//! cannot await) — unless it is a `SendAsyncExitStack<'static>` with a
+//! spawner ([`set_spawner`](AsyncStack::set_spawner): `|cleanups| {
+//! tokio::spawn(cleanups); }`), which it then hands them to, so they run
+//! after a `?`, a timeout, a `select!` or a panic. Conversions go every
+//! sound way: a `Send` stack into a local one, a synchronous stack into an
+//! asynchronous one (`From`).
 //!
 //! ## Guards
 //!
@@ -208,6 +212,17 @@
 //! replaced by a cleanup error. The [`ExitStack`] docs list the policies in
 //! full.
 //!
+//! # Reports
+//!
+//! What has no caller is never dropped silently: a cleanup error of a stack
+//! dropped without `close()` (or while a panic unwinds, when the panic
+//! wins), an async cleanup dropped unrun. Each goes to the *report hook* as
+//! a [`Report`]: by default ([`default_report`]) one line on standard error
+//! in debug builds and nothing in release builds. A program routes them to
+//! its logger, `tracing` or a test's assertions with [`set_report_hook`]
+//! (the crate itself depends on no logging crate); without `std` there is
+//! no hook, and they are dropped.
+//!
 //! # Features
 //!
 //! | feature  | default | gives |
@@ -265,6 +280,8 @@ mod outcome;
 mod private;
 #[cfg(feature = "alloc")]
 mod raw;
+#[cfg(feature = "std")]
+mod report;
 #[cfg(feature = "alloc")]
 mod stack;
 #[cfg(feature = "alloc")]
@@ -273,7 +290,9 @@ mod unwind;
 mod value_guard;
 
 #[cfg(feature = "std")]
-pub use async_stack::{AsyncExitContext, AsyncExitStack, AsyncStack, SendAsyncExitStack};
+pub use async_stack::{
+    AsyncExitContext, AsyncExitStack, AsyncStack, HandOff, HandsOff, SendAsyncExitStack,
+};
 #[cfg(feature = "alloc")]
 pub use error::{BoxError, CancelError, CleanupError, Errors, ScopeError};
 pub use fallible::Fallible;
@@ -283,6 +302,8 @@ pub use guard::{Defer, ErrorWatch, Guard};
 pub use outcome::{Outcome, When};
 #[cfg(feature = "alloc")]
 pub use raw::EntryKey;
+#[cfg(feature = "std")]
+pub use report::{Report, default_report, reset_report_hook, set_report_hook};
 #[cfg(feature = "alloc")]
 pub use stack::{ExitContext, ExitStack, SendExitStack, Stack};
 #[cfg(feature = "alloc")]

@@ -629,7 +629,10 @@ mod async_scope {
 
     use super::Recorded;
     use crate::async_stack::CatchUnwind;
-    use crate::{AsyncExitStack, EntryKey, ErrorWatch, SendAsyncExitStack, When};
+    use crate::{
+        AsyncExitStack, AsyncStack, EntryKey, ErrorWatch, HandOff, SendAsyncExitStack, Threading,
+        When,
+    };
 
     /// The implicit asynchronous stack of one `#[exitstack::scope] async fn`
     /// call: a [`SendAsyncExitStack`] ([`AsyncScope::send`]), or with
@@ -734,7 +737,11 @@ mod async_scope {
                         // timeout, a `select!`), the body's guards see
                         // `Error`, never `Success`.
                         let cancelled = super::CancelledIsError(scope);
+                        // And so do its async cleanups, if a spawner
+                        // runs them.
+                        let stack_cancelled = StackCancelled(self);
                         let result = CatchUnwind(body).await;
+                        core::mem::forget(stack_cancelled);
                         core::mem::forget(cancelled);
                         result
                     };
@@ -756,6 +763,33 @@ mod async_scope {
                 }
             }
         };
+    }
+
+    /// Marks the implicit stack of a cancelled function as failed when
+    /// dropped: its async cleanups, if a spawner runs them, see `Error`.
+    struct StackCancelled<'s, 'a, M: Threading>(&'s AsyncScope<AsyncStack<'a, M>>);
+
+    impl<M: Threading> Drop for StackCancelled<'_, '_, M> {
+        fn drop(&mut self) {
+            self.0
+                .stack
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .fail_on_drop();
+        }
+    }
+
+    impl AsyncScope<SendAsyncExitStack<'static>> {
+        /// The implicit stack of `#[exitstack::scope(spawn = spawner)]`:
+        /// if the function is cancelled, its async cleanups go to
+        /// `spawner` (see `SendAsyncExitStack::set_spawner`), and see
+        /// `Error`.
+        #[must_use]
+        pub fn spawning(spawner: impl Fn(HandOff) + Send + Sync + 'static) -> Self {
+            AsyncScope {
+                stack: Mutex::new(SendAsyncExitStack::with_spawner(spawner)),
+            }
+        }
     }
 
     async_scope!(SendAsyncExitStack, send, [Send+]);

@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test file uses a subset")]
 
 pub mod harness;
+pub mod reports;
 
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};

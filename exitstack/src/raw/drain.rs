@@ -373,30 +373,20 @@ impl Drop for RawStack<'_> {
 
 /// The policy for errors that have no caller to go to — those of a stack
 /// dropped without `close()`, and those of entries that ran while a panic
-/// unwound (the panic wins): they are dropped, and nothing panics. Debug
-/// builds with `std` say so on standard error, with `why`, so that they do
-/// not vanish unnoticed.
+/// unwound (the panic wins): each goes to the report hook (`report.rs`: by
+/// default a line on standard error in debug builds), with `why`, so that
+/// none vanishes unnoticed; then they are dropped, and nothing panics.
 ///
 /// An error's `Display` or `Drop` is user code that may panic, and this
-/// often runs while a panic unwinds, where a second one would abort: each
-/// is called under `catch_unwind`, and such a panic is discarded.
+/// often runs while a panic unwinds, where a second one would abort: the
+/// hook and each drop are called under `catch_unwind`, and such a panic is
+/// discarded.
 #[cold]
-pub(crate) fn discard_errors(errors: Vec<BoxError>, why: &str) {
-    #[cfg(all(feature = "std", debug_assertions))]
-    for error in &errors {
-        use std::io::Write as _;
-        let report = || {
-            // A failed write to stderr is ignored: this must not panic.
-            let _ = writeln!(
-                std::io::stderr(),
-                "exitstack: cleanup error discarded ({why}): {error}"
-            );
-        };
-        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(report)) {
-            crate::unwind::discard(payload);
-        }
-    }
-    #[cfg(not(all(feature = "std", debug_assertions)))]
+pub(crate) fn discard_errors(errors: Vec<BoxError>, why: &'static str) {
+    // Without `std` there is no hook to report to.
+    #[cfg(feature = "std")]
+    crate::report::discarded(&errors, why);
+    #[cfg(not(feature = "std"))]
     let _ = why;
     for error in errors {
         #[cfg(feature = "std")]
