@@ -87,73 +87,85 @@ fn slow_cleanup(stack: &AsyncExitStack<'_>, progress: &Arc<Progress>, delay: Dur
 fn aclose_cancelled_by_timeout_leaves_the_rest_registered_and_resumes() {
     let log = log();
     let slow = Arc::new(Progress::default());
-    runtime().block_on(async {
-        let mut stack = AsyncExitStack::new();
-        stack.callback(|| push(&log, "first registered, runs last"));
-        slow_cleanup(&stack, &slow, Duration::from_secs(3600));
-        stack.callback(|| push(&log, "last registered, runs first"));
-        assert_eq!(stack.len(), 3);
+    let ((), reports) = common::reports::capture(|| {
+        runtime().block_on(async {
+            let mut stack = AsyncExitStack::new();
+            stack.callback(|| push(&log, "first registered, runs last"));
+            slow_cleanup(&stack, &slow, Duration::from_secs(3600));
+            stack.callback(|| push(&log, "last registered, runs first"));
+            assert_eq!(stack.len(), 3);
 
-        let timed_out = tokio::time::timeout(Duration::from_millis(20), stack.aclose()).await;
-        assert!(timed_out.is_err(), "the slow cleanup cannot finish in time");
-        // The entry in progress was dropped with the aclose future: it never
-        // finishes, and will not run again.
-        assert_eq!(slow.started.load(Ordering::SeqCst), 1);
-        assert_eq!(slow.finished.load(Ordering::SeqCst), 0);
-        assert_eq!(slow.dropped.load(Ordering::SeqCst), 1);
-        assert_eq!(taken(&log), ["last registered, runs first"]);
-        assert_eq!(stack.len(), 1, "the entry not reached stays registered");
+            let timed_out = tokio::time::timeout(Duration::from_millis(20), stack.aclose()).await;
+            assert!(timed_out.is_err(), "the slow cleanup cannot finish in time");
+            // The entry in progress was dropped with the aclose future: it never
+            // finishes, and will not run again.
+            assert_eq!(slow.started.load(Ordering::SeqCst), 1);
+            assert_eq!(slow.finished.load(Ordering::SeqCst), 0);
+            assert_eq!(slow.dropped.load(Ordering::SeqCst), 1);
+            assert_eq!(taken(&log), ["last registered, runs first"]);
+            assert_eq!(stack.len(), 1, "the entry not reached stays registered");
 
-        stack.aclose().await.unwrap();
-        assert_eq!(taken(&log), ["first registered, runs last"]);
-        assert_eq!(slow.started.load(Ordering::SeqCst), 1, "never twice");
-        assert!(stack.is_empty());
+            stack.aclose().await.unwrap();
+            assert_eq!(taken(&log), ["first registered, runs last"]);
+            assert_eq!(slow.started.load(Ordering::SeqCst), 1, "never twice");
+            assert!(stack.is_empty());
+        });
     });
+    // The entry in progress when `aclose` was cut: reported, once.
+    assert_eq!(reports, [common::reports::ASYNC_INTERRUPTED]);
 }
 
 #[test]
 fn aclose_cancelled_by_select_leaves_the_rest_registered() {
     let log = log();
     let slow = Arc::new(Progress::default());
-    runtime().block_on(async {
-        let mut stack = AsyncExitStack::new();
-        stack.push_async_callback(async || push(&log, "resumed later"));
-        slow_cleanup(&stack, &slow, Duration::from_secs(3600));
-        let (shutdown, shutdown_now) = tokio::sync::oneshot::channel::<()>();
-        shutdown.send(()).unwrap();
-        tokio::select! {
-            biased;
-            _ = shutdown_now => push(&log, "shutdown won"),
-            result = stack.aclose() => panic!("aclose cannot finish: {result:?}"),
-        }
-        assert_eq!(stack.len(), 2, "the biased select polled aclose not at all");
-        let slow_in_progress = async {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        tokio::select! {
-            () = slow_in_progress => push(&log, "timer won"),
-            result = stack.aclose() => panic!("aclose cannot finish: {result:?}"),
-        }
-        assert_eq!(slow.dropped.load(Ordering::SeqCst), 1);
-        assert_eq!(stack.len(), 1);
-        stack.aclose().await.unwrap();
+    let ((), reports) = common::reports::capture(|| {
+        runtime().block_on(async {
+            let mut stack = AsyncExitStack::new();
+            stack.push_async_callback(async || push(&log, "resumed later"));
+            slow_cleanup(&stack, &slow, Duration::from_secs(3600));
+            let (shutdown, shutdown_now) = tokio::sync::oneshot::channel::<()>();
+            shutdown.send(()).unwrap();
+            tokio::select! {
+                biased;
+                _ = shutdown_now => push(&log, "shutdown won"),
+                result = stack.aclose() => panic!("aclose cannot finish: {result:?}"),
+            }
+            assert_eq!(stack.len(), 2, "the biased select polled aclose not at all");
+            let slow_in_progress = async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            tokio::select! {
+                () = slow_in_progress => push(&log, "timer won"),
+                result = stack.aclose() => panic!("aclose cannot finish: {result:?}"),
+            }
+            assert_eq!(slow.dropped.load(Ordering::SeqCst), 1);
+            assert_eq!(stack.len(), 1);
+            stack.aclose().await.unwrap();
+        });
     });
+    // The entry in progress when `aclose` was cut: reported, once.
+    assert_eq!(reports, [common::reports::ASYNC_INTERRUPTED]);
     assert_eq!(taken(&log), ["shutdown won", "timer won", "resumed later"]);
 }
 
 #[test]
 fn keys_issued_before_an_interrupted_aclose_are_refused() {
-    runtime().block_on(async {
-        let slow = Arc::new(Progress::default());
-        let mut stack = AsyncExitStack::new();
-        let kept = stack.callback(|| ());
-        slow_cleanup(&stack, &slow, Duration::from_secs(3600));
-        let _ = tokio::time::timeout(Duration::from_millis(10), stack.aclose()).await;
-        assert_eq!(stack.cancel(&kept), Err(CancelError::NotPending));
-        let fresh = stack.callback(|| ());
-        assert_eq!(stack.cancel(&fresh), Ok(()));
-        stack.aclose().await.unwrap();
+    let ((), reports) = common::reports::capture(|| {
+        runtime().block_on(async {
+            let slow = Arc::new(Progress::default());
+            let mut stack = AsyncExitStack::new();
+            let kept = stack.callback(|| ());
+            slow_cleanup(&stack, &slow, Duration::from_secs(3600));
+            let _ = tokio::time::timeout(Duration::from_millis(10), stack.aclose()).await;
+            assert_eq!(stack.cancel(&kept), Err(CancelError::NotPending));
+            let fresh = stack.callback(|| ());
+            assert_eq!(stack.cancel(&fresh), Ok(()));
+            stack.aclose().await.unwrap();
+        });
     });
+    // The entry in progress when `aclose` was cut: reported, once.
+    assert_eq!(reports, [common::reports::ASYNC_INTERRUPTED]);
 }
 
 #[test]

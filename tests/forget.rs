@@ -72,3 +72,21 @@ fn forgotten_guards_never_run() {
     mem::forget(Guard::new(When::Always, |_| ran.set(ran.get() + 1)));
     assert_eq!(ran.get(), 0);
 }
+
+/// A handed-off future that is forgotten (a spawner that leaks it): nothing
+/// of the stack runs or is freed afterwards, and nothing is freed twice.
+#[test]
+fn a_forgotten_hand_off_runs_nothing_more() {
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stack = exitstack::SendAsyncExitStack::with_spawner(mem::forget);
+    let below = ran.clone();
+    stack.callback(move || {
+        below.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let counted = ran.clone();
+    stack.push_async_callback(async move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    drop(stack);
+    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

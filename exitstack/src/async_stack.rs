@@ -84,9 +84,10 @@ pub trait AsyncExitContext {
 
 /// The policy for an asynchronous entry whose stack is dropped without
 /// `aclose().await` and without a spawner: a destructor cannot await, so
-/// the entry is dropped without running — never run half-way, never
-/// blocked on — and the report hook is told ([`Report::AsyncCleanupDropped`]:
-/// by default a line on standard error in debug builds).
+/// the entry is dropped without running — never blocked on — and the
+/// report hook is told ([`Report::AsyncCleanupDropped`]: by default a line
+/// on standard error in debug builds). One whose future is dropped part-way
+/// is reported as [`Report::AsyncCleanupInterrupted`].
 fn skipped_async_entry() {
     crate::report::report(&crate::Report::AsyncCleanupDropped);
 }
@@ -459,9 +460,13 @@ impl<M: Threading> Drop for Running<'_, '_, '_, M> {
         let Some(mut progress) = self.progress.take() else {
             return;
         };
-        let current = self.current.as_mut();
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || current.clear())) {
-            progress.panicked(payload);
+        if self.current.is_set() {
+            let current = self.current.as_mut();
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || current.clear())) {
+                progress.panicked(payload);
+            }
+            // Stopped part-way: not silent either.
+            crate::report::report(&crate::Report::AsyncCleanupInterrupted);
         }
         keep_progress(self.side, progress);
     }
@@ -642,7 +647,13 @@ fn hand_off(mut rest: SendAsyncExitStack<'static>, spawner: &Spawner, mut progre
         // `AssertSend`: the future holds `first`, made by an entry of a
         // `SendAsyncExitStack`, so from a `Send` future (see the `Send`
         // impl of `AsyncStack<'_, Sendable>`), and `rest`, which is `Send`.
-        let future: HandOff = Box::pin(AssertSend(handed_off(Unfinished(Some(first)), rest)));
+        let future: HandOff = Box::pin(AssertSend(handed_off(
+            Unfinished {
+                first: Some(first),
+                polled: false,
+            },
+            rest,
+        )));
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| spawner(future))) {
             progress.panicked(payload);
         }
@@ -664,15 +675,22 @@ fn hand_off(mut rest: SendAsyncExitStack<'static>, spawner: &Spawner, mut progre
 /// The first entry of a hand-off, reported if the handed-off future is
 /// dropped before it finished (never polled: a spawner that dropped it;
 /// part-way: a runtime shut down).
-struct Unfinished(Option<Pin<Box<FutureSlot>>>);
+struct Unfinished {
+    first: Option<Pin<Box<FutureSlot>>>,
+    polled: bool,
+}
 
 impl Drop for Unfinished {
     fn drop(&mut self) {
-        if let Some(first) = self.0.take() {
+        if let Some(first) = self.first.take() {
             // Its captures' `Drop` is user code, which may panic: this
             // runs in a destructor.
             crate::unwind::run_in_drop(move || drop(first));
-            skipped_async_entry();
+            crate::report::report(if self.polled {
+                &crate::Report::AsyncCleanupInterrupted
+            } else {
+                &crate::Report::AsyncCleanupDropped
+            });
         }
     }
 }
@@ -684,8 +702,9 @@ impl Drop for Unfinished {
 /// Dropped part-way (a runtime shut down), it drops `first` and `rest`,
 /// which then runs as a stack dropped without a spawner.
 async fn handed_off(mut first: Unfinished, mut rest: SendAsyncExitStack<'static>) {
-    let polled = CatchUnwind(first.0.as_mut().expect("taken only below").as_mut()).await;
-    let first = first.0.take();
+    first.polled = true;
+    let polled = CatchUnwind(first.first.as_mut().expect("taken only below").as_mut()).await;
+    let first = first.first.take();
     let mut progress = rest
         .side
         .as_mut()

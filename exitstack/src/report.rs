@@ -35,6 +35,10 @@ pub enum Report<'r> {
     /// no spawner to hand it to (see
     /// [`SendAsyncExitStack::set_spawner`](crate::SendAsyncExitStack::set_spawner)).
     AsyncCleanupDropped,
+    /// An async cleanup was stopped part-way: its future was dropped before
+    /// it finished — an `aclose()` cut short (a timeout, a `select!`), or
+    /// the task a spawner was given dropped by a runtime shutting down.
+    AsyncCleanupInterrupted,
 }
 
 impl fmt::Display for Report<'_> {
@@ -46,6 +50,10 @@ impl fmt::Display for Report<'_> {
             Report::AsyncCleanupDropped => f.write_str(
                 "exitstack: an async cleanup did not run: its AsyncExitStack was dropped \
                  without aclose().await and has no spawner",
+            ),
+            Report::AsyncCleanupInterrupted => f.write_str(
+                "exitstack: an async cleanup was stopped part-way: its future was dropped before \
+                 it finished (an aclose() cut short, or a runtime shutting down)",
             ),
         }
     }
