@@ -302,7 +302,7 @@ mod hand_off {
         let (stack, queue) = queued();
         let l = log.clone();
         stack.push_async_exit(async move |outcome| {
-            l.lock().unwrap().push(format!("last {outcome:?}"))
+            l.lock().unwrap().push(format!("last {outcome:?}"));
         });
         stack.push_async_callback(async || panic!("the cleanup panicked"));
         drop(stack);
