@@ -572,3 +572,21 @@ fn the_loopback_server_closes_the_session_of_a_client_that_disconnects_mid_reque
     });
     assert_eq!(reports, Vec::<String>::new());
 }
+
+/// Zero cost when unused: the spawner lives in the box a stack allocates
+/// only when it needs one (a spawner, or an interrupted `aclose`), so an
+/// async stack is one word larger than a synchronous one, as before
+/// spawners existed — and a dropped stack without a spawner allocates
+/// nothing for it.
+#[test]
+fn a_spawner_makes_no_stack_larger() {
+    use std::mem::size_of;
+    assert_eq!(
+        size_of::<exitstack::AsyncExitStack<'_>>(),
+        size_of::<exitstack::ExitStack<'_>>() + size_of::<usize>()
+    );
+    assert_eq!(
+        size_of::<SendAsyncExitStack<'_>>(),
+        size_of::<exitstack::AsyncExitStack<'_>>()
+    );
+}

@@ -232,6 +232,31 @@ mod hand_off {
         std::mem::take(&mut *log.lock().unwrap())
     }
 
+    static MACRO_QUEUE: Mutex<Vec<HandOff>> = Mutex::new(Vec::new());
+
+    #[exitstack::scope(spawn = |cleanups| MACRO_QUEUE.lock().unwrap().push(cleanups))]
+    async fn cancelled(log: Log) -> Result<(), String> {
+        let rollback = log.clone();
+        exitstack::defer!(on_error: async move { rollback.lock().unwrap().push("rollback".into()) });
+        exitstack::defer!(on_success: async move { log.lock().unwrap().push("commit".into()) });
+        PendingOnce(false).await;
+        Ok(())
+    }
+
+    /// `#[exitstack::scope(spawn = ..)] async fn` dropped part-way: its
+    /// async cleanups go to the spawner and see `Error`.
+    #[test]
+    fn a_cancelled_scope_fn_hands_its_cleanups_over() {
+        let log = Log::default();
+        {
+            let future = std::pin::pin!(cancelled(log.clone()));
+            assert!(poll_once(future).is_pending());
+        }
+        let mut future = MACRO_QUEUE.lock().unwrap().pop().expect("handed off");
+        assert!(poll_once(future.as_mut()).is_ready());
+        assert_eq!(taken(&log), ["rollback"]);
+    }
+
     #[test]
     fn polled_to_the_end_it_runs_every_entry_once_in_lifo_order() {
         let log = Log::default();
