@@ -422,6 +422,7 @@ impl Progress {
 
 /// Leaves `progress` to the stack whose side is `side`, for its next
 /// `aclose` or its drop.
+#[cold]
 fn keep_progress<M: Threading>(side: &mut Option<Box<Side<'_, M>>>, progress: Progress) {
     match side {
         Some(side) => side.progress = Some(progress),
@@ -456,7 +457,19 @@ struct Running<'c, 's, 'a, M: Threading> {
 }
 
 impl<M: Threading> Drop for Running<'_, '_, '_, M> {
+    #[inline]
     fn drop(&mut self) {
+        if self.progress.is_some() {
+            self.cut_short();
+        }
+    }
+}
+
+impl<M: Threading> Running<'_, '_, '_, M> {
+    /// The `aclose` future was dropped part-way.
+    #[cold]
+    #[inline(never)]
+    fn cut_short(&mut self) {
         let Some(mut progress) = self.progress.take() else {
             return;
         };
@@ -583,6 +596,7 @@ impl<M: Threading> AsyncStack<'_, M> {
     /// `aclose` reached, and `Panic` if a panic that started after the
     /// stack was made unwinds.
     #[cold]
+    #[inline(never)]
     fn dropped(&mut self, outcome: Outcome) {
         let (progress, to) = match self.side.take() {
             Some(side) => (side.progress, side.hand_off),
