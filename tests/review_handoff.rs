@@ -395,3 +395,95 @@ fn a_hand_off_reports_on_the_runtime_thread_not_the_dropping_one() {
     assert_ne!(threads[0], here);
     drop(capture);
 }
+
+/// The report's context for a stack that had a spawner cleared: expected
+/// "dropped without aclose()" (or "stack dropped without close()", what a
+/// stack that never had one says). Happened: "AsyncExitStack dropped after
+/// an interrupted aclose()" — no `aclose` ever ran: any stack with a side
+/// box (a spawner set then cleared, `fail_on_drop`) goes through
+/// `Progress::finish_dropped`, whose context assumes an interrupted close.
+/// Fix: pass the context in (or keep "interrupted" only when `progress`
+/// came from `Running::cut_short`).
+#[test]
+#[ignore = "repro: a dropped stack whose spawner was cleared reports its errors as after an interrupted aclose()"]
+fn a_cleared_spawner_reports_errors_in_the_right_words() {
+    let capture = Capture::start();
+    let mut stack = SendAsyncExitStack::with_spawner(|_| ());
+    stack.clear_spawner();
+    stack.try_callback(|| Err::<(), _>("disk full"));
+    drop(stack);
+    let seen = capture.seen();
+    assert_eq!(seen.len(), 1);
+    assert!(!seen[0].contains("interrupted"), "{seen:?}");
+}
+
+/// The same for a cancelled `AsyncStack::scope` without a spawner (its
+/// body's stack is failed on drop): "after an interrupted aclose()".
+#[test]
+#[ignore = "repro: a cancelled scope reports its sync cleanups' errors as after an interrupted aclose()"]
+fn a_cancelled_scope_reports_errors_in_the_right_words() {
+    let capture = Capture::start();
+    {
+        let body = async |stack: &mut SendAsyncExitStack<'_>| {
+            stack.try_callback(|| Err::<(), _>("disk full"));
+            std::future::pending::<()>().await;
+            Ok::<(), String>(())
+        };
+        let mut scope = std::pin::pin!(SendAsyncExitStack::scope(body));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(scope.as_mut().poll(&mut cx).is_pending());
+    }
+    let seen = capture.seen();
+    assert_eq!(seen.len(), 1);
+    assert!(!seen[0].contains("interrupted"), "{seen:?}");
+}
+
+/// A new user's spawner for a runtime `Handle` passed as an argument:
+/// `spawn = ..` is evaluated in the function's body (its arguments are in
+/// scope), so a `move` closure would take the argument away from the body;
+/// clone it in a block. Works, but the docs say neither when nor where the
+/// expression is evaluated (once per call, before the body, even with no
+/// async cleanup). Holds; unclear docs.
+#[exitstack::scope(spawn = { let handle = handle.clone(); move |cleanups| { handle.spawn(cleanups); } })]
+async fn with_a_handle(handle: tokio::runtime::Handle, events: mpsc::Sender<&'static str>) {
+    let _ = &handle;
+    defer!(async move { events.send("closed").unwrap() });
+    std::future::pending::<()>().await;
+}
+
+#[test]
+fn a_spawner_from_a_handle_argument() {
+    let runtime = runtime();
+    let (tx, rx) = mpsc::channel();
+    let handle = runtime.handle().clone();
+    runtime.block_on(async {
+        let call = with_a_handle(handle, tx);
+        assert!(tokio::time::timeout(Duration::from_millis(10), call).await.is_err());
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok("closed"));
+}
+
+/// A task that holds a stack with a (tokio) spawner when the runtime is
+/// dropped: the task's future is dropped at shutdown, the stack calls the
+/// spawner then — a spawn on a runtime shutting down. Expected: the async
+/// cleanup is reported as dropped (never silent, no abort).
+#[test]
+fn a_task_holding_a_spawner_stack_at_shutdown_reports_its_cleanups() {
+    let capture = Capture::start();
+    let (tx, rx) = mpsc::channel();
+    let (started, wait) = mpsc::channel();
+    let runtime = runtime();
+    runtime.spawn(async move {
+        let stack = SendAsyncExitStack::with_spawner(tokio_spawn);
+        stack.push_async_callback(async move || tx.send("closed").unwrap());
+        started.send(()).unwrap();
+        std::future::pending::<()>().await;
+        drop(stack);
+    });
+    wait.recv_timeout(Duration::from_secs(5)).unwrap();
+    drop(runtime);
+    assert!(rx.try_recv().is_err());
+    let seen = capture.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("did not run"), "{seen:?}");
+}
