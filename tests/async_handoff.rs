@@ -201,7 +201,8 @@ fn an_interrupted_aclose_hands_the_rest_over_with_the_outcome_it_reached() {
         reports,
         [
             ASYNC_INTERRUPTED,
-            "exitstack: cleanup error discarded (AsyncExitStack dropped without aclose()): cannot flush"
+            "exitstack: cleanup error discarded (AsyncExitStack dropped after an interrupted \
+             aclose()): cannot flush"
         ]
     );
 }

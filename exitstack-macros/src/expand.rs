@@ -318,6 +318,13 @@ pub(crate) fn register_async(
     let entry_for = crate::site::at(&quote!(#krate::EntryFor::<#krate::#marker>), at);
     let mut stack = stack.clone();
     stack.set_span(stack.span().located_at(at));
+    let future = if locals.spawning {
+        // The spawner may run it after the function returned: it must own
+        // what it uses, which is checked on its own tokens.
+        quote_spanned!(at=> #krate::__private::spawner_may_run_it_after_the_function_returned(#future))
+    } else {
+        future.clone()
+    };
     let register = quote_spanned!(at=> #entry_for::#method(#future, #failed &#stack, #when));
     let register = if handle {
         register

@@ -9,6 +9,7 @@ use std::cell::Cell;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned as _;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, Generics, Item, ItemFn, ReturnType, Stmt, Type};
 
@@ -457,7 +458,12 @@ fn expand(
                     span,
                 );
                 let new = if let Some((_, spawner)) = &args.spawn {
-                    quote!(spawning(#spawner))
+                    // Spanned on the spawner: a wrong one is reported
+                    // there, against the public `with_spawner`.
+                    let at = Span::mixed_site().located_at(spawner.span());
+                    let with_spawner =
+                        quote_spanned!(at=> #krate::SendAsyncExitStack::with_spawner(#spawner));
+                    quote!(spawning(#with_spawner))
                 } else {
                     quote!(#new())
                 };

@@ -107,6 +107,8 @@ struct Side<'a, M: Threading> {
     /// What an `aclose` cut short had seen (see [`Progress`]).
     progress: Option<Progress>,
     hand_off: Option<HandOffTo<'a, M>>,
+    /// Set by `fail_on_drop`: what the stack's drop is, in reports.
+    cancelled: Option<&'static str>,
 }
 
 /// A spawner, and the stack's own type made nameable: a `HandOffTo` is
@@ -139,9 +141,15 @@ impl<M: Threading> Clone for HandOffTo<'_, M> {
             and own what they use (`'static`); make the stack a `SendAsyncExitStack<'static>` and \
             register `async move` cleanups that own (or `Arc`-share) their values"
 )]
-pub trait HandsOff {
+pub trait HandsOff: hands_off::Sealed {
     #[doc(hidden)]
     fn __into_static(&mut self) -> SendAsyncExitStack<'static>;
+}
+
+/// Keeps [`HandsOff`] to the one type it means something for.
+mod hands_off {
+    pub trait Sealed {}
+    impl Sealed for super::SendAsyncExitStack<'static> {}
 }
 
 impl HandsOff for SendAsyncExitStack<'static> {
@@ -396,7 +404,7 @@ impl Progress {
     /// panic that started after the stack was made unwinds); the errors are
     /// discarded by the dropped-stack policy, and the first panic resumes
     /// unless the thread is unwinding.
-    fn finish_dropped(mut self, raw: &mut RawStack<'_>) {
+    fn finish_dropped(mut self, raw: &mut RawStack<'_>, context: &'static str) {
         let outcome = crate::ending::worst(raw.drop_outcome(), self.outcome);
         match catch_unwind(AssertUnwindSafe(|| raw.close_with(outcome))) {
             Ok(Ok(())) => {}
@@ -405,10 +413,7 @@ impl Progress {
         }
         let errors = core::mem::take(&mut self.errors);
         if !errors.is_empty() {
-            crate::raw::discard_errors(
-                errors,
-                "AsyncExitStack dropped after an interrupted aclose()",
-            );
+            crate::raw::discard_errors(errors, context);
         }
         if let Some(payload) = self.panic {
             if std::thread::panicking() {
@@ -430,6 +435,7 @@ fn keep_progress<M: Threading>(side: &mut Option<Box<Side<'_, M>>>, progress: Pr
             *side = Some(Box::new(Side {
                 progress: Some(progress),
                 hand_off: None,
+                cancelled: None,
             }));
         }
     }
@@ -570,7 +576,8 @@ struct BodyRunning<'a, M: Threading> {
 impl<M: Threading> Drop for BodyRunning<'_, M> {
     fn drop(&mut self) {
         if self.running {
-            self.stack.dropped(Outcome::Error);
+            self.stack
+                .dropped(Outcome::Error, Some("AsyncExitStack::scope cancelled"));
         }
     }
 }
@@ -585,7 +592,7 @@ impl<M: Threading> Drop for AsyncStack<'_, M> {
         // Without a side, the stack's own drop runs its synchronous
         // entries and reports the asynchronous ones.
         if self.side.is_some() {
-            self.dropped(Outcome::Success);
+            self.dropped(Outcome::Success, None);
         }
     }
 }
@@ -597,17 +604,23 @@ impl<M: Threading> AsyncStack<'_, M> {
     /// stack was made unwinds.
     #[cold]
     #[inline(never)]
-    fn dropped(&mut self, outcome: Outcome) {
-        let (progress, to) = match self.side.take() {
-            Some(side) => (side.progress, side.hand_off),
-            None => (None, None),
+    fn dropped(&mut self, outcome: Outcome, context: Option<&'static str>) {
+        let (progress, to, cancelled) = match self.side.take() {
+            Some(side) => (side.progress, side.hand_off, side.cancelled),
+            None => (None, None, None),
         };
+        // What the report of an error that has no caller says.
+        let context = context.or(cancelled).unwrap_or(if progress.is_some() {
+            "AsyncExitStack dropped after an interrupted aclose()"
+        } else {
+            "AsyncExitStack dropped without aclose()"
+        });
         let progress = Progress::resume(progress, outcome);
         match to {
-            None => progress.finish_dropped(&mut self.inner.raw),
+            None => progress.finish_dropped(&mut self.inner.raw, context),
             Some(to) => {
                 let progress = Progress::resume(Some(progress), self.inner.raw.drop_outcome());
-                hand_off((to.into_static)(self), &to.spawner, progress);
+                hand_off((to.into_static)(self), &to.spawner, progress, context);
             }
         }
     }
@@ -624,7 +637,12 @@ impl<M: Threading> AsyncStack<'_, M> {
 /// given, which then runs as a stack dropped without spawner does.
 #[cold]
 #[inline(never)]
-fn hand_off(mut rest: SendAsyncExitStack<'static>, spawner: &Spawner, mut progress: Progress) {
+fn hand_off(
+    mut rest: SendAsyncExitStack<'static>,
+    spawner: &Spawner,
+    mut progress: Progress,
+    context: &'static str,
+) {
     while let Some(entry) = rest.inner.raw.take() {
         let outcome = progress.outcome;
         if !entry.is_async() {
@@ -675,7 +693,7 @@ fn hand_off(mut rest: SendAsyncExitStack<'static>, spawner: &Spawner, mut progre
     }
     let Progress { errors, panic, .. } = progress;
     if !errors.is_empty() {
-        crate::raw::discard_errors(errors, "AsyncExitStack dropped without aclose()");
+        crate::raw::discard_errors(errors, context);
     }
     if let Some(payload) = panic {
         if std::thread::panicking() {
@@ -697,14 +715,14 @@ struct Unfinished {
 impl Drop for Unfinished {
     fn drop(&mut self) {
         if let Some(first) = self.first.take() {
-            // Its captures' `Drop` is user code, which may panic: this
-            // runs in a destructor.
-            crate::unwind::run_in_drop(move || drop(first));
+            // Reported first: the drop below is user code (the future's
+            // captures), which may panic.
             crate::report::report(if self.polled {
                 &crate::Report::AsyncCleanupInterrupted
             } else {
                 &crate::Report::AsyncCleanupDropped
             });
+            crate::unwind::run_in_drop(move || drop(first));
         }
     }
 }
@@ -1087,10 +1105,23 @@ impl<M: Threading> AsyncStack<'_, M> {
     /// spawner that panics or drops it — the entries it had not reached
     /// run as on a drop without a spawner: the synchronous ones run, the
     /// asynchronous ones are dropped unrun and reported
-    /// ([`Report::AsyncCleanupDropped`](crate::Report::AsyncCleanupDropped)).
-    /// A runtime that is shut down while handed-off cleanups wait must
-    /// be given time to finish them (for tokio: let the task finish
-    /// before the runtime is dropped, or `shutdown_timeout`).
+    /// ([`Report::AsyncCleanupDropped`](crate::Report::AsyncCleanupDropped),
+    /// and [`Report::AsyncCleanupInterrupted`](crate::Report::AsyncCleanupInterrupted)
+    /// for the one it was awaiting). A runtime drops its pending tasks
+    /// when it shuts down (tokio does, `shutdown_timeout` included), so a
+    /// program that must see its handed-off cleanups finish waits for
+    /// them before it shuts the runtime down: spawn them into a tokio
+    /// `JoinSet` or a tokio-util `TaskTracker` that `main` awaits, or
+    /// have the last cleanup send on a channel `main` reads.
+    ///
+    /// **A spawner that panics** (`tokio::spawn` outside a runtime does)
+    /// panics out of the stack's drop, after the rest of the drop ran
+    /// (the cleanups it was given run as described above). To hand off
+    /// from code that may run outside the runtime, spawn through a
+    /// `Handle` taken while inside it, or fall back when there is none:
+    /// `|cleanups| match tokio::runtime::Handle::try_current() { Ok(rt)
+    /// => drop(rt.spawn(cleanups)), Err(_) => drop(cleanups) }` (dropping
+    /// them runs the synchronous ones and reports the rest).
     ///
     /// ```
     /// use std::sync::{Arc, Mutex, mpsc};
@@ -1134,6 +1165,7 @@ impl<M: Threading> AsyncStack<'_, M> {
                 self.side = Some(Box::new(Side {
                     progress: None,
                     hand_off: Some(to),
+                    cancelled: None,
                 }));
             }
         }
@@ -1161,6 +1193,9 @@ impl<M: Threading> AsyncStack<'_, M> {
     pub(crate) fn fail_on_drop(&mut self) {
         let progress = self.side.as_mut().and_then(|side| side.progress.take());
         keep_progress(&mut self.side, Progress::resume(progress, Outcome::Error));
+        if let Some(side) = &mut self.side {
+            side.cancelled = Some("#[exitstack::scope] async fn cancelled");
+        }
     }
 }
 
@@ -1318,6 +1353,7 @@ impl<'a, M: Threading> AsyncStack<'a, M> {
             popped.side = Some(Box::new(Side {
                 progress: None,
                 hand_off: Some(to),
+                cancelled: None,
             }));
         }
         popped
@@ -1390,7 +1426,9 @@ pub type SendAsyncExitStack<'a> = AsyncStack<'a, Sendable>;
 unsafe impl Send for AsyncStack<'_, Sendable> {}
 
 impl<'a> From<SendAsyncExitStack<'a>> for AsyncExitStack<'a> {
-    /// Forgets that the entries are `Send`; keys stay valid.
+    /// Forgets that the entries are `Send`; keys stay valid. A spawner
+    /// stays behind (a local stack can never hand off): the new stack,
+    /// dropped without `aclose`, drops its async cleanups unrun.
     ///
     /// ```
     /// let send = exitstack::SendAsyncExitStack::new();
@@ -1412,6 +1450,7 @@ impl<'a> From<SendAsyncExitStack<'a>> for AsyncExitStack<'a> {
                     Box::new(Side {
                         progress: Some(progress),
                         hand_off: None,
+                        cancelled: None,
                     })
                 }),
             marker: PhantomData,

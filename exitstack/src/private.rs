@@ -591,7 +591,9 @@ mod failed {
 }
 
 #[cfg(feature = "std")]
-pub use self::async_scope::{AsyncCleanup, AsyncScope};
+pub use self::async_scope::{
+    AsyncCleanup, AsyncScope, spawner_may_run_it_after_the_function_returned,
+};
 
 /// What `#[exitstack::scope]` adds to an `async fn` whose body has async
 /// cleanups (`defer!(async ...)`, `cleanup!(async ...)`): an implicit
@@ -630,8 +632,7 @@ mod async_scope {
     use super::Recorded;
     use crate::async_stack::CatchUnwind;
     use crate::{
-        AsyncExitStack, AsyncStack, EntryKey, ErrorWatch, HandOff, SendAsyncExitStack, Threading,
-        When,
+        AsyncExitStack, AsyncStack, EntryKey, ErrorWatch, SendAsyncExitStack, Threading, When,
     };
 
     /// The implicit asynchronous stack of one `#[exitstack::scope] async fn`
@@ -780,16 +781,24 @@ mod async_scope {
     }
 
     impl AsyncScope<SendAsyncExitStack<'static>> {
-        /// The implicit stack of `#[exitstack::scope(spawn = spawner)]`:
-        /// if the function is cancelled, its async cleanups go to
-        /// `spawner` (see `SendAsyncExitStack::set_spawner`), and see
-        /// `Error`.
+        /// The implicit stack of `#[exitstack::scope(spawn = spawner)]`,
+        /// written `spawning(SendAsyncExitStack::with_spawner(spawner))`
+        /// so that a spawner of the wrong type is reported against the
+        /// public `with_spawner`: if the function is cancelled, its async
+        /// cleanups go to the spawner, and see `Error`.
         #[must_use]
-        pub fn spawning(spawner: impl Fn(HandOff) + Send + Sync + 'static) -> Self {
+        pub fn spawning(stack: SendAsyncExitStack<'static>) -> Self {
             AsyncScope {
-                stack: Mutex::new(SendAsyncExitStack::with_spawner(spawner)),
+                stack: Mutex::new(stack),
             }
         }
+    }
+
+    /// An async cleanup of an `#[exitstack::scope(spawn = ..)] async fn`:
+    /// the spawner may run it after the function is gone, so it must own
+    /// what it uses. Checked here, on the cleanup's tokens.
+    pub fn spawner_may_run_it_after_the_function_returned<F: Future + 'static>(cleanup: F) -> F {
+        cleanup
     }
 
     async_scope!(SendAsyncExitStack, send, [Send+]);

@@ -33,7 +33,8 @@ pub enum Report<'r> {
     /// An async cleanup was dropped without running: its stack was dropped
     /// without `aclose().await` (a `?`, a cancelled task, a panic) and had
     /// no spawner to hand it to (see
-    /// [`SendAsyncExitStack::set_spawner`](crate::SendAsyncExitStack::set_spawner)).
+    /// [`SendAsyncExitStack::set_spawner`](crate::SendAsyncExitStack::set_spawner)),
+    /// or its spawner dropped it unpolled (a spawner that panicked, say).
     AsyncCleanupDropped,
     /// An async cleanup was stopped part-way: its future was dropped before
     /// it finished — an `aclose()` cut short (a timeout, a `select!`), or
@@ -49,7 +50,7 @@ impl fmt::Display for Report<'_> {
             }
             Report::AsyncCleanupDropped => f.write_str(
                 "exitstack: an async cleanup did not run: its AsyncExitStack was dropped \
-                 without aclose().await and has no spawner",
+                 without aclose().await, and no spawner ran it",
             ),
             Report::AsyncCleanupInterrupted => f.write_str(
                 "exitstack: an async cleanup was stopped part-way: its future was dropped before \
@@ -68,10 +69,12 @@ static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// ([`default_report`]: a line on standard error in debug builds). Replaces
 /// the hook set before; [`reset_report_hook`] restores the default.
 ///
-/// The hook is called on the thread where the report happens, often inside
-/// a destructor and sometimes while a panic unwinds: a panic out of it is
-/// caught and discarded (it could otherwise abort the process), and it
-/// should not block. Route the reports to a logger:
+/// The hook is one for the whole process. It is called on the thread where
+/// the report happens — where the stack was dropped, or, for cleanups
+/// handed to a spawner, the thread that runs (or drops) the spawned task —
+/// often inside a destructor and sometimes while a panic unwinds: a panic
+/// out of it is caught and discarded (it could otherwise abort the
+/// process), and it should not block. Route the reports to a logger:
 ///
 /// ```
 /// // e.g. `tracing::warn!(%report)` or `log::warn!("{report}")`
@@ -83,7 +86,9 @@ static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// # exitstack::reset_report_hook();
 /// ```
 ///
-/// A test can assert on the reports of its own thread:
+/// A test can assert on the reports of its own thread (tests run in
+/// parallel: install one hook, once, that sorts the reports by thread —
+/// reports of a runtime's worker threads need a process-wide list instead):
 ///
 /// ```
 /// use std::cell::RefCell;

@@ -89,7 +89,7 @@ pub fn capture_all<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
 
 /// The line the crate reports for an async cleanup dropped unrun.
 pub const ASYNC_DROPPED: &str = "exitstack: an async cleanup did not run: its AsyncExitStack was \
-                                 dropped without aclose().await and has no spawner";
+                                 dropped without aclose().await, and no spawner ran it";
 
 /// The line the crate reports for an async cleanup stopped part-way.
 pub const ASYNC_INTERRUPTED: &str = "exitstack: an async cleanup was stopped part-way: its future \
