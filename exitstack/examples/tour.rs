@@ -1,5 +1,5 @@
 //! A tour of the `exitstack` runtime, one short section per idea, each
-//! printing what happens. Run it with `cargo run --example tour`.
+//! printing what happens. Run it with `cargo run -p exitstack --example tour`.
 //!
 //! `exitstack` ports Python's `contextlib.ExitStack`: a stack of cleanups
 //! declared up front, run in reverse order at the end of a scope, unless
