@@ -298,6 +298,12 @@ pub use value_guard::{OnSuccess, OnUnwind, guard_on_success, guard_on_unwind};
 #[doc(inline)]
 pub use exitstack_macros::{cleanup, scope};
 
+/// The README's examples, compiled and run as doc tests (`cargo test --doc`),
+/// so that the README cannot show code that does not work.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// Not public API: what the macros' expansions name. May change in any
 /// release.
 #[doc(hidden)]
