@@ -56,6 +56,10 @@
 //! assert!(open_all(&["db", ""]).is_err());
 //! ```
 //!
+//! The [`cookbook`] has the recipes of Python's `contextlib` docs and more
+//! (acquire N and hand over, several transactions, async connections, the
+//! `aclose` footgun, migrating from scopeguard), each a tested example.
+//!
 //! # What is in the crate
 //!
 //! Three jobs, one name for each thing:
@@ -255,6 +259,8 @@ extern crate alloc;
 
 #[cfg(feature = "std")]
 mod async_stack;
+#[cfg(all(feature = "std", feature = "macros"))]
+pub mod cookbook;
 mod ending;
 #[cfg(feature = "alloc")]
 mod error;
