@@ -2,7 +2,9 @@
 //! TCP whose every connection, and the server itself, clean up through a
 //! `SendAsyncExitStack` inside `tokio::spawn`.
 //!
-//! Run it with `cargo run --example async_cleanup`. It listens on
+//! Run it with `cargo run --example async_cleanup`. (It is the one example
+//! in the root package, which has tokio; the others are in
+//! `exitstack/examples/`, which has no dev-dependencies.) It listens on
 //! `127.0.0.1`, on a port the OS picks, serves three scripted clients one
 //! after another, shuts down by itself, and checks the end state with
 //! `assert!`s (it fails loudly if a cleanup did not run). It takes well

@@ -56,6 +56,10 @@
 //! assert!(open_all(&["db", ""]).is_err());
 //! ```
 //!
+//! The [`cookbook`] has the recipes of Python's `contextlib` docs and more
+//! (acquire N and hand over, several transactions, async connections, the
+//! `aclose` footgun, migrating from scopeguard), each a tested example.
+//!
 //! # What is in the crate
 //!
 //! Three jobs, one name for each thing:
@@ -270,6 +274,8 @@ extern crate alloc;
 
 #[cfg(feature = "std")]
 mod async_stack;
+#[cfg(all(feature = "std", feature = "macros"))]
+pub mod cookbook;
 mod ending;
 #[cfg(feature = "alloc")]
 mod error;
@@ -318,6 +324,12 @@ pub use value_guard::{OnSuccess, OnUnwind, guard_on_success, guard_on_unwind};
 #[cfg(feature = "macros")]
 #[doc(inline)]
 pub use exitstack_macros::{cleanup, scope};
+
+/// The README's examples, compiled and run as doc tests (`cargo test --doc`),
+/// so that the README cannot show code that does not work.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 /// Not public API: what the macros' expansions name. May change in any
 /// release.

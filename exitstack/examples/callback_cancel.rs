@@ -24,7 +24,7 @@
 //!    whole `Callback` class, without allocation: `.cancel()` disarms it;
 //! 3. `cancel` refuses keys it cannot use with a `CancelError`.
 //!
-//! Run it with `cargo run --example callback_cancel`.
+//! Run it with `cargo run -p exitstack --example callback_cancel`.
 
 use exitstack::{Defer, ExitStack};
 

@@ -17,7 +17,7 @@
 //! whether it runs. Four ways to write it, from the literal port to the one
 //! that needs no decision at all.
 //!
-//! Run with `cargo run --example decorator`.
+//! Run with `cargo run -p exitstack --example decorator`.
 
 use exitstack::{ExitStack, cleanup};
 

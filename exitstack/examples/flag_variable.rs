@@ -41,7 +41,7 @@
 //! booking. (Were the seat sold for good, `stack.cancel_all()` would drop the
 //! release instead.)
 //!
-//! Run it with `cargo run --example flag_variable`.
+//! Run it with `cargo run -p exitstack --example flag_variable`.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -18,11 +18,11 @@
 //! with `cancel_all` (or cancel one entry, see the `callback_cancel`
 //! example).
 //!
-//! Run it with `cargo run --example stack_pop_all`. It runs the block four
-//! times: the operation succeeds and the popped stack is handed on and closed
-//! later; it fails and the cleanup runs at the end of the block; it succeeds
-//! and the caller drops the popped stack; it succeeds and the block cancels
-//! the cleanup instead of popping it.
+//! Run it with `cargo run -p exitstack --example stack_pop_all`. It runs the
+//! block four times: the operation succeeds and the popped stack is handed on
+//! and closed later; it fails and the cleanup runs at the end of the block;
+//! it succeeds and the caller drops the popped stack; it succeeds and the
+//! block cancels the cleanup instead of popping it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

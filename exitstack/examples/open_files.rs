@@ -29,8 +29,9 @@
 //! after a lock file vanished behind its back, and reports the
 //! `CleanupError`.
 //!
-//! Run it with `cargo run --example open_files`. It works in a fresh
-//! directory under the system temporary directory and removes it at the end.
+//! Run it with `cargo run -p exitstack --example open_files`. It works in a
+//! fresh directory under the system temporary directory and removes it at
+//! the end.
 
 use std::error::Error;
 use std::fs::{self, File};
