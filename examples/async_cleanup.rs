@@ -6,9 +6,9 @@
 //! in the root package, which has tokio; the others are in
 //! `exitstack/examples/`, which has no dev-dependencies.) It listens on
 //! `127.0.0.1`, on a port the OS picks, serves three scripted clients one
-//! after another, shuts down by itself, and checks the end state with
-//! `assert!`s (it fails loudly if a cleanup did not run). It takes well
-//! under a second and gives up after ten.
+//! after another and a fourth that goes silent, shuts down by itself, and
+//! checks the end state with `assert!`s (it fails loudly if a cleanup did
+//! not run). It takes well under a second and gives up after ten.
 //!
 //! The protocol is one command per line: `SET key value` (staged in the
 //! connection's session, answered `OK`), `GET key` (the committed value, or
@@ -18,9 +18,9 @@
 //!
 //! What it shows:
 //!
-//! * **Per connection** (`handle_connection`), `SendAsyncExitStack::scope`
-//!   registers three cleanups next to the setup they undo, and awaits them
-//!   in reverse order however the body ends — `END`, an unknown command, a
+//! * **Per connection** (`handle_connection`), a `SendAsyncExitStack`
+//!   gets three cleanups next to the setup they undo, and awaits them in
+//!   reverse order however the body ends — `END`, an unknown command, a
 //!   client that hangs up, an I/O error through `?`:
 //!   1. the socket, an `AsyncExitContext` whose async `exit` writes `BYE`
 //!      or `ABORTED` depending on the `Outcome`, flushes what is buffered
@@ -31,14 +31,21 @@
 //!   3. the session, an `AsyncExitContext` with an async `enter` (`BEGIN`)
 //!      and an async `exit` that commits the staged writes on
 //!      `Outcome::Success` and rolls them back otherwise.
+//! * **Cleanups that survive cancellation**: a connection's stack is a
+//!   `SendAsyncExitStack<'static>` with a spawner (`with_spawner(|cleanups|
+//!   { tokio::spawn(cleanups); })`), so when the server aborts the task of
+//!   a client that went silent (its future is dropped: no `aclose` will
+//!   come), the stack hands its cleanups to a new task instead of dropping
+//!   them, seeing `Error`: the session still rolls back, the socket still
+//!   says `ABORTED` and is shut down, the connection still deregisters.
+//!   Without a spawner they would be dropped unrun (and reported).
 //! * **`Send` matters**: the connection and server futures hold their
 //!   stacks across `.await`s on a multi-threaded runtime, and
 //!   `tokio::spawn` requires them to be `Send`: `SendAsyncExitStack` is.
-//!   (The body of a `scope` inside `tokio::spawn` is a `let`-bound async
-//!   closure with its parameter type written out; see `handle_connection`.)
 //! * **Server shutdown** (`serve`): a server-level stack holds the listener
 //!   (`enter_context`: dropping it stops accepting), a fallible async
-//!   cleanup that awaits every connection task, and an async exit callback
+//!   cleanup that awaits every connection task (aborting, after a grace
+//!   period, those still waiting on a client), and an async exit callback
 //!   that logs how the server ended. A `tokio::sync::oneshot` signal ends
 //!   the accept loop; `aclose_with(outcome).await` then runs the cleanups.
 //! * **A stack that need not be `Send`** (`run`): the client side is never
@@ -66,6 +73,9 @@ use tokio::task::{JoinError, JoinSet};
 const MAX_CONNECTIONS: u32 = 8;
 /// The whole example must finish within this time.
 const DEADLINE: Duration = Duration::from_secs(10);
+/// How long a shutting-down server waits for its connections to finish
+/// before it aborts them.
+const GRACE: Duration = Duration::from_millis(100);
 
 /// What the server tasks share.
 #[derive(Default)]
@@ -77,6 +87,8 @@ struct State {
     commits: AtomicUsize,
     rollbacks: AtomicUsize,
     sockets_shut_down: AtomicUsize,
+    /// Connection tasks aborted at shutdown (their cleanups handed off).
+    aborted: AtomicUsize,
     /// How each connection task ended, filled in at server shutdown.
     finished: Mutex<BTreeMap<u32, Result<(), String>>>,
 }
@@ -161,75 +173,93 @@ impl AsyncExitContext for Session {
     }
 }
 
-/// Serves one connection. Every way out of the body — `END`, an unknown
-/// command, the client hanging up, an I/O error through `?` — runs the
-/// three cleanups, last registered first, and awaits them.
+/// Serves one connection. Every way out — `END`, an unknown command, the
+/// client hanging up, an I/O error through `?` — awaits the three cleanups,
+/// last registered first; and if the task is aborted (its future dropped
+/// part-way, where no `aclose` will come), the spawner runs them in a task
+/// of their own, seeing `Error`.
 async fn handle_connection(
     id: u32,
     socket: TcpStream,
     peer: SocketAddr,
     state: Arc<State>,
 ) -> Result<(), BoxError> {
+    // `'static`: every cleanup owns what it uses, so it can outlive this
+    // task.
+    let mut stack = SendAsyncExitStack::with_spawner(|cleanups| {
+        tokio::spawn(cleanups);
+    });
+    let result = serve_connection(&mut stack, id, socket, peer, &state).await;
+    let outcome = if result.is_ok() {
+        Outcome::Success
+    } else {
+        Outcome::Error
+    };
+    stack.aclose_with(outcome).await?;
+    result
+}
+
+/// The body of a connection: registers its cleanups on `stack` next to
+/// the setup they undo, then serves commands until the session ends.
+async fn serve_connection(
+    stack: &mut SendAsyncExitStack<'static>,
+    id: u32,
+    socket: TcpStream,
+    peer: SocketAddr,
+    state: &Arc<State>,
+) -> Result<(), BoxError> {
     let (reader, writer) = socket.into_split();
-    // Bound to a name, with its parameter type written out, so that the
-    // closure accepts a stack of any lifetime: written inline as the
-    // argument of `scope`, rustc (1.95) cannot prove the future `Send` for
-    // `tokio::spawn` ("implementation of `AsyncFnOnce` is not general
-    // enough", rust-lang/rust#126350).
-    let body = async move |stack: &mut SendAsyncExitStack<'_>| -> Result<(), BoxError> {
-        // 1. The socket: farewell, flush and shutdown at exit (runs last).
-        let connection = Connection {
-            id,
-            writer: BufWriter::new(writer),
-            state: Arc::clone(&state),
-        };
-        let connection = stack.enter_async_context(connection).await?;
+    // 1. The socket: farewell, flush and shutdown at exit (runs last).
+    let connection = Connection {
+        id,
+        writer: BufWriter::new(writer),
+        state: Arc::clone(state),
+    };
+    let connection = stack.enter_async_context(connection).await?;
 
-        // 2. The registry: a synchronous exit callback, in the same order.
-        state.registry.lock().unwrap().insert(id, peer);
-        println!("[conn {id}] registered");
-        let registry = Arc::clone(&state);
-        stack.push(move |outcome| {
-            registry.registry.lock().unwrap().remove(&id);
-            println!("[conn {id}] cleanup: deregistered (outcome: {outcome})");
-        });
+    // 2. The registry: a synchronous exit callback, in the same order.
+    state.registry.lock().unwrap().insert(id, peer);
+    println!("[conn {id}] registered");
+    let registry = Arc::clone(state);
+    stack.push(move |outcome| {
+        registry.registry.lock().unwrap().remove(&id);
+        println!("[conn {id}] cleanup: deregistered (outcome: {outcome})");
+    });
 
-        // 3. The session: committed or rolled back at exit (runs first).
-        let session = Session {
-            id,
-            staged: Vec::new(),
-            state: Arc::clone(&state),
-        };
-        let session = stack.enter_async_context(session).await?;
-        connection.send(&format!("HELLO {id}")).await?;
+    // 3. The session: committed or rolled back at exit (runs first).
+    let session = Session {
+        id,
+        staged: Vec::new(),
+        state: Arc::clone(state),
+    };
+    let session = stack.enter_async_context(session).await?;
+    connection.send(&format!("HELLO {id}")).await?;
 
-        let mut lines = BufReader::new(reader).lines();
-        while let Some(line) = lines.next_line().await? {
-            println!("[conn {id}] received {line:?}");
-            let words: Vec<&str> = line.splitn(3, ' ').collect();
-            match words[..] {
-                ["SET", key, value] => {
-                    session.staged.push((key.to_owned(), value.to_owned()));
-                    connection.send("OK").await?;
-                }
-                ["GET", key] => {
-                    let value = state.store.lock().unwrap().get(key).cloned();
-                    connection.send(value.as_deref().unwrap_or("NIL")).await?;
-                }
-                ["END"] => return Ok(()),
-                _ => {
-                    // Only buffered: the socket's cleanup flushes it, after
-                    // the session rolled back.
-                    connection
-                        .queue(&format!("ERR unknown command: {line}"))
-                        .await?;
-                    return Err(format!("unknown command {line:?}").into());
-                }
+    let mut lines = BufReader::new(reader).lines();
+    while let Some(line) = lines.next_line().await? {
+        println!("[conn {id}] received {line:?}");
+        let words: Vec<&str> = line.splitn(3, ' ').collect();
+        match words[..] {
+            ["SET", key, value] => {
+                session.staged.push((key.to_owned(), value.to_owned()));
+                connection.send("OK").await?;
+            }
+            ["GET", key] => {
+                let value = state.store.lock().unwrap().get(key).cloned();
+                connection.send(value.as_deref().unwrap_or("NIL")).await?;
+            }
+            ["END"] => return Ok(()),
+            _ => {
+                // Only buffered: the socket's cleanup flushes it, after
+                // the session rolled back.
+                connection
+                    .queue(&format!("ERR unknown command: {line}"))
+                    .await?;
+                return Err(format!("unknown command {line:?}").into());
             }
         }
-        Err("the client hung up mid-session".into())
-    };
-    Ok(SendAsyncExitStack::scope(body).await?)
+    }
+    Err("the client hung up mid-session".into())
 }
 
 /// Stops accepting when the listener is dropped: an RAII value held by the
@@ -266,9 +296,29 @@ async fn serve(
             "[server] cleanup: awaiting {} connection task(s)",
             tasks.len()
         );
-        while let Some(task) = tasks.join_next().await {
-            let (id, result) = task?;
-            finished.finished.lock().unwrap().insert(id, result);
+        let mut grace = std::pin::pin!(tokio::time::sleep(GRACE));
+        let mut aborted = false;
+        loop {
+            tokio::select! {
+                task = tasks.join_next() => match task {
+                    None => break,
+                    Some(Err(error)) if error.is_cancelled() => {
+                        finished.aborted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Some(task) => {
+                        let (id, result) = task?;
+                        finished.finished.lock().unwrap().insert(id, result);
+                    }
+                },
+                () = &mut grace, if !aborted => {
+                    println!(
+                        "[server] cleanup: grace period over, aborting {} connection(s)",
+                        tasks.len()
+                    );
+                    tasks.abort_all();
+                    aborted = true;
+                }
+            }
         }
         for (id, result) in finished.finished.lock().unwrap().iter() {
             match result {
@@ -366,6 +416,7 @@ async fn run() {
     // the body ends — even if an assertion below panics, the server is
     // stopped and awaited before the panic goes on.
     let accepted = Cell::new(None);
+    let dave_rest = Mutex::new(None);
     let result = AsyncExitStack::scope(async |stack| -> Result<(), BoxError> {
         let accepted = &accepted;
         stack.push_async_callback(async move || {
@@ -401,21 +452,48 @@ async fn run() {
             "bob's write was rolled back"
         );
 
+        println!("\n== dave stages a write and goes silent: the server will not wait ==");
+        let (reader, mut writer) = TcpStream::connect(addr).await?.into_split();
+        let mut lines = BufReader::new(reader).lines();
+        let mut dave = Vec::new();
+        dave.extend(lines.next_line().await?); // the greeting
+        writer.write_all(b"SET color green\n").await?;
+        dave.extend(lines.next_line().await?); // OK
+        println!("[dave] <- {dave:?}, then silence");
+        // Dave keeps the connection open, and reads what comes until the
+        // server closes it.
+        *dave_rest.lock().unwrap() = Some(tokio::spawn(async move {
+            let _open = writer;
+            while let Some(line) = lines.next_line().await? {
+                println!("[dave] <- {line}");
+                dave.push(line);
+            }
+            println!("[dave] <- (end of stream)");
+            io::Result::Ok(dave)
+        }));
+
         println!("\n== shutdown ==");
         Ok(())
     })
     .await;
     result.unwrap();
 
+    // Dave's connection task was aborted at shutdown: its cleanups ran in
+    // the task the spawner made — rolled back, said ABORTED, shut down.
+    let dave = dave_rest.lock().unwrap().take().expect("dave connected");
+    let dave = dave.await.expect("dave's client").expect("dave's reads");
+    assert_eq!(dave, ["HELLO 4", "OK", "ABORTED"]);
+    assert_eq!(state.aborted.load(Ordering::SeqCst), 1);
+
     // The end state: every cleanup ran, exactly once.
-    assert_eq!(accepted.get(), Some(3));
+    assert_eq!(accepted.get(), Some(4));
     assert!(
         state.registry.lock().unwrap().is_empty(),
         "every connection deregistered"
     );
     assert_eq!(state.commits.load(Ordering::SeqCst), 2);
-    assert_eq!(state.rollbacks.load(Ordering::SeqCst), 1);
-    assert_eq!(state.sockets_shut_down.load(Ordering::SeqCst), 3);
+    assert_eq!(state.rollbacks.load(Ordering::SeqCst), 2);
+    assert_eq!(state.sockets_shut_down.load(Ordering::SeqCst), 4);
     let store = state.store.lock().unwrap().clone();
     let want = [("color", "red"), ("note", "hi"), ("size", "42")];
     assert_eq!(
@@ -424,7 +502,11 @@ async fn run() {
         "only committed sessions wrote"
     );
     let finished = state.finished.lock().unwrap();
-    assert_eq!(finished.len(), 3, "every connection task was awaited");
+    assert_eq!(
+        finished.len(),
+        3,
+        "every connection task but dave's was awaited"
+    );
     assert!(finished[&1].is_ok() && finished[&3].is_ok());
     assert_eq!(finished[&2], Err("unknown command \"FROB\"".to_owned()));
     println!("\nend state: {store:?}");

@@ -90,7 +90,7 @@ fn a_task_cancelled_by_timeout_hands_its_cleanups_to_the_spawner() {
             };
             let timed_out = tokio::time::timeout(Duration::from_millis(10), task).await;
             assert!(timed_out.is_err());
-            assert_eq!(next(&mut events, 5).await, in_order("Success"));
+            assert_eq!(next(&mut events, 5).await, in_order("Error"));
         });
     });
     assert_eq!(reports, Vec::<String>::new());
@@ -110,7 +110,7 @@ fn the_losing_branch_of_a_select_hands_its_cleanups_to_the_spawner() {
                 () = losing => unreachable!(),
                 () = tokio::time::sleep(Duration::from_millis(10)) => {}
             }
-            assert_eq!(next(&mut events, 5).await, in_order("Success"));
+            assert_eq!(next(&mut events, 5).await, in_order("Error"));
         });
     });
     assert_eq!(reports, Vec::<String>::new());
@@ -146,7 +146,7 @@ fn a_question_mark_before_aclose_hands_the_cleanups_over() {
         runtime().block_on(async {
             let (tx, mut events) = unbounded_channel();
             assert!(work(tx).await.is_err());
-            assert_eq!(next(&mut events, 5).await, in_order("Success"));
+            assert_eq!(next(&mut events, 5).await, in_order("Error"));
         });
     });
     assert_eq!(reports, Vec::<String>::new());
@@ -163,7 +163,7 @@ fn the_sync_entries_newer_than_every_async_one_run_at_the_drop() {
             drop(stack);
             // Before any spawned task could run: the drop ran it.
             assert_eq!(events.try_recv().unwrap(), "newest, sync");
-            assert_eq!(next(&mut events, 5).await, in_order("Success"));
+            assert_eq!(next(&mut events, 5).await, in_order("Error"));
         });
     });
     assert_eq!(reports, Vec::<String>::new());
@@ -226,7 +226,7 @@ fn errors_of_handed_off_cleanups_are_reported() {
             drop(stack);
             // After the failure, the entry below sees `Error` (policy 8)
             // — the `last` callback ignores it.
-            assert_eq!(next(&mut events, 2).await, ["first Success", "last"]);
+            assert_eq!(next(&mut events, 2).await, ["first Error", "last"]);
         });
     });
     assert_eq!(
@@ -554,10 +554,7 @@ fn the_loopback_server_closes_the_session_of_a_client_that_disconnects_mid_reque
             drop(client);
             let mut seen = next(&mut events, 2).await;
             seen.sort();
-            assert_eq!(
-                seen,
-                ["handler returned ok: false", "session closed Success"]
-            );
+            assert_eq!(seen, ["handler returned ok: false", "session closed Error"]);
 
             // A client that finishes: the handler closes the session itself.
             let mut client = tokio::net::TcpStream::connect(address).await.unwrap();

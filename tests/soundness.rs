@@ -263,12 +263,12 @@ mod hand_off {
         let (stack, queue) = queued();
         five(&stack, &log);
         drop(stack);
-        assert_eq!(taken(&log), ["e Success"]);
+        assert_eq!(taken(&log), ["e Error"]);
         let mut future = one(&queue);
         assert!(poll_once(future.as_mut()).is_pending(), "`b` waits once");
-        assert_eq!(taken(&log), ["d Success", "c Success"]);
+        assert_eq!(taken(&log), ["d Error", "c Error"]);
         assert!(poll_once(future.as_mut()).is_ready());
-        assert_eq!(taken(&log), ["b Success", "a Success"]);
+        assert_eq!(taken(&log), ["b Error", "a Error"]);
     }
 
     #[test]
@@ -283,13 +283,7 @@ mod hand_off {
             .unwrap();
         assert_eq!(
             taken(&log),
-            [
-                "e Success",
-                "d Success",
-                "c Success",
-                "b Success",
-                "a Success"
-            ]
+            ["e Error", "d Error", "c Error", "b Error", "a Error"]
         );
     }
 
@@ -300,7 +294,7 @@ mod hand_off {
         five(&stack, &log);
         drop(stack);
         let ((), reports) = capture(|| drop(one(&queue)));
-        assert_eq!(taken(&log), ["e Success", "c Success", "a Success"]);
+        assert_eq!(taken(&log), ["e Error", "c Error", "a Error"]);
         assert_eq!(reports, [ASYNC_DROPPED; 2]);
     }
 
@@ -313,10 +307,7 @@ mod hand_off {
         let mut future = one(&queue);
         assert!(poll_once(future.as_mut()).is_pending());
         let ((), reports) = capture(|| drop(future));
-        assert_eq!(
-            taken(&log),
-            ["e Success", "d Success", "c Success", "a Success"]
-        );
+        assert_eq!(taken(&log), ["e Error", "d Error", "c Error", "a Error"]);
         assert_eq!(reports, [ASYNC_INTERRUPTED]);
     }
 

@@ -605,14 +605,13 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 /// function's name, evaluated once per call, when the call starts — the
 /// async cleanups that a dropped future did not await are handed to it as
 /// one future that awaits them, in order, each exactly once (see
-/// `SendAsyncExitStack::set_spawner`, which this uses). Cancelled before
-/// its body ended, the function neither succeeded nor returned an `Err`:
-/// it is counted as a failure, and its handed-off cleanups see
-/// `Outcome::Error`, so an `on_error` rollback runs and an `on_success`
-/// commit does not. Cancelled while its cleanups are awaited (the body
-/// had returned), the cleanups left see the outcome the body reached, as
-/// in `AsyncExitStack::scope`. A function that finishes awaits its
-/// cleanups itself, as without a spawner. Since the
+/// `SendAsyncExitStack::set_spawner`, which this uses). A cancelled
+/// function neither succeeded nor returned an `Err`: it is counted as a
+/// failure, and its handed-off cleanups see `Outcome::Error` — also when
+/// it was cancelled while its cleanups were awaited — so an `on_error`
+/// rollback runs and an `on_success` commit that had not run yet does
+/// not. A function that finishes awaits its cleanups itself, as without
+/// a spawner. Since the
 /// cleanups may run after the function is gone, each must own what it uses
 /// (`async move`), and a fallible async cleanup (`defer!(try: async ..)`),
 /// whose error would have no caller, is a compile error; `?Send` cannot go

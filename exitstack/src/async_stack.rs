@@ -619,7 +619,11 @@ impl<M: Threading> AsyncStack<'_, M> {
         match to {
             None => progress.finish_dropped(&mut self.inner.raw, context),
             Some(to) => {
-                let progress = Progress::resume(Some(progress), self.inner.raw.drop_outcome());
+                // A stack with a spawner is closed by `aclose` on the ways
+                // out that succeed: dropped, it was cut short (a `?`, a
+                // cancelled task, a panic), which is a failure.
+                let failed = crate::ending::worst(self.inner.raw.drop_outcome(), Outcome::Error);
+                let progress = Progress::resume(Some(progress), failed);
                 hand_off((to.into_static)(self), &to.spawner, progress, context);
             }
         }
@@ -1086,12 +1090,16 @@ impl<M: Threading> AsyncStack<'_, M> {
     /// order, as `aclose` would, every entry exactly once. Nothing is
     /// spawned when no asynchronous entry is left.
     ///
-    /// **Outcome.** The handed-off entries see how the stack was dropped,
-    /// as the entries of any dropped stack do: `Success`, or `Panic` if a
-    /// panic is unwinding; `Error` after an earlier entry failed, and what
-    /// an interrupted `aclose` had reached. A cancelled
-    /// [`scope`](Self::scope) and a cancelled `#[exitstack::scope(spawn
-    /// = ..)] async fn` are failures: their entries see `Error`.
+    /// **Outcome.** A stack with a spawner is closed by `aclose` on the
+    /// ways out that succeed; dropped without it, it was cut short — a
+    /// `?`, a cancelled task, a panic — and that is a failure: the entries
+    /// run at the drop and the handed-off ones see [`Outcome::Error`]
+    /// (`Panic` if a panic is unwinding), so a rollback runs and a commit
+    /// of unfinished work does not. (A stack without a spawner, dropped,
+    /// tells its synchronous entries `Success` unless a panic unwinds, as
+    /// an [`ExitStack`](crate::ExitStack) does.) The same holds for a
+    /// cancelled [`scope`](Self::scope) whose body set a spawner, and a
+    /// cancelled `#[exitstack::scope(spawn = ..)] async fn`.
     ///
     /// **Errors and panics** of the handed-off entries have no caller:
     /// the errors go to the report hook ([`crate::set_report_hook`]); a

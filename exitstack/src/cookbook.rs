@@ -434,8 +434,67 @@
 //! paths where that method is not awaited (an error before it, a future
 //! dropped by a timeout), the async cleanups do not run.
 //!
-// The spawner hand-off recipe (issue 14, the async spawner) goes here, after
-// the other async recipes.
+//! # Async cleanups that must run even if the task is cancelled
+//!
+//! A scope awaits its cleanups on every way out *it* sees — but not when
+//! its future is dropped: a `tokio::time::timeout`, a `select!` that
+//! picked another branch, a server dropping the request of a client that
+//! went away. A destructor cannot await. Give the stack a spawner, and a
+//! drop hands the async cleanups to it instead of dropping them: only a
+//! `SendAsyncExitStack<'static>` can have one (the cleanups run after the
+//! scope is gone, so they must be `Send` and own what they use). With
+//! tokio the spawner is `|cleanups| { tokio::spawn(cleanups); }`; here a
+//! queue stands for the runtime, so that the example needs none:
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use exitstack::{HandOff, SendAsyncExitStack, defer};
+//! # fn block_on<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> F::Output { let mut f = f; let mut cx = std::task::Context::from_waker(std::task::Waker::noop()); loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v } } }
+//! # struct Connection { log: Arc<Mutex<Vec<&'static str>>> }
+//! # impl Connection { async fn close(&self) { self.log.lock().unwrap().push("connection closed") } }
+//! static RUNTIME: Mutex<Vec<HandOff>> = Mutex::new(Vec::new());
+//! fn spawn(cleanups: HandOff) { RUNTIME.lock().unwrap().push(cleanups) } // tokio::spawn(cleanups)
+//!
+//! // A stack of your own:
+//! async fn serve(connection: Arc<Connection>) {
+//!     let mut stack = SendAsyncExitStack::with_spawner(spawn);
+//!     let closing = connection.clone();
+//!     stack.push_async_callback(async move || closing.close().await);
+//!     std::future::pending::<()>().await; // the client goes away: this future is dropped here
+//!     stack.aclose().await.unwrap();
+//! }
+//!
+//! // Or the attribute's implicit stack:
+//! #[exitstack::scope(spawn = spawn)]
+//! async fn handle(connection: Arc<Connection>) {
+//!     defer!(async move { connection.close().await });
+//!     std::future::pending::<()>().await;
+//! }
+//!
+//! let log = Arc::new(Mutex::new(Vec::new()));
+//! let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! {
+//!     let cancelled = std::pin::pin!(serve(Arc::new(Connection { log: log.clone() })));
+//!     assert!(cancelled.poll(&mut cx).is_pending());
+//! } // dropped: a timeout, a `select!`, a disconnect
+//! {
+//!     let cancelled = std::pin::pin!(handle(Arc::new(Connection { log: log.clone() })));
+//!     assert!(cancelled.poll(&mut cx).is_pending());
+//! }
+//! // The runtime runs what was handed to it:
+//! for mut cleanups in RUNTIME.lock().unwrap().drain(..) {
+//!     block_on(cleanups.as_mut());
+//! }
+//! assert_eq!(*log.lock().unwrap(), ["connection closed", "connection closed"]);
+//! ```
+//!
+//! A stack with a spawner is closed by `aclose` on its ways out that
+//! succeed, so a drop is a failure: the handed-off cleanups see `Error`
+//! (`Panic` while a panic unwinds), and a rollback runs where a commit of
+//! unfinished work would not. Their errors go to
+//! the [report hook](crate::set_report_hook). A runtime drops its pending
+//! tasks when it shuts down: a program that must see them finish waits for
+//! them first (a `JoinSet`, a `TaskTracker`, a channel).
 //!
 //! # Migrating from scopeguard
 //!
