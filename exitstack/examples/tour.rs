@@ -41,7 +41,7 @@ use std::thread;
 
 use exitstack::{
     AsyncExitStack, ErrorWatch, ExitContext, ExitStack, Guard, Outcome, ScopeError, ScopeGuard,
-    SendExitStack, When, cleanup, defer,
+    SendAsyncExitStack, SendExitStack, When, cleanup, defer,
 };
 
 /// The steps, in order: `main` prints this table as the contents, then runs it.
@@ -87,6 +87,10 @@ const STEPS: &[(&str, fn())] = &[
     (
         "`AsyncExitStack::scope`: async cleanups on every way out, `?` included",
         async_scope,
+    ),
+    (
+        "a spawner: async cleanups that survive cancellation",
+        spawner,
     ),
     ("`defer!`: a cleanup at the end of the block", defer_macro),
     (
@@ -520,6 +524,29 @@ fn async_scope() {
         }
         println!("{:?}", block_on(fetch("7")));
         println!("{}", block_on(fetch("seven")).unwrap_err());
+    }
+}
+
+fn spawner() {
+    show! {
+        // A future dropped part-way (a timeout, a `select!`, an aborted task)
+        // cannot await its stack's cleanups: a stack with a spawner hands them
+        // to it instead. With tokio: `|cleanups| { tokio::spawn(cleanups); }`;
+        // here a thread stands for the runtime.
+        let stack = SendAsyncExitStack::with_spawner(|cleanups| {
+            thread::spawn(move || block_on(cleanups)).join().unwrap();
+        });
+        stack.push_async_exit(async |outcome| {
+            yield_now().await;
+            println!("roll back the transfer ({outcome}: it never finished)");
+        });
+        let task = pin!(async move {
+            let _stack = stack; // the task owns it
+            std::future::pending::<()>().await; // cancelled while it waits here
+        });
+        let mut context = Context::from_waker(Waker::noop());
+        assert!(task.poll(&mut context).is_pending());
+        println!("the task is cancelled: its future is dropped");
     }
 }
 

@@ -236,7 +236,7 @@
 //!
 //! In an `#[exitstack::scope]` fn the same is an `on_error` cleanup per
 //! resource, or plain cleanups and `pop_all!()` on success (the tour's
-//! `provision`, `cargo run -p exitstack --example tour -- 15`).
+//! `provision`, `cargo run -p exitstack --example tour -- 16`).
 //!
 //! # Commit or roll back several transactions
 //!
