@@ -5,7 +5,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::{Cell, UnsafeCell};
-use core::mem::MaybeUninit;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ptr::NonNull;
 
 use super::RawStack;
@@ -53,12 +53,14 @@ fn locate(index: usize) -> Option<(usize, usize)> {
 /// The chunks after the inline slots. Freed only when the stack itself is
 /// (its `Drop` ran, or unwound): a chunk is never freed or moved while the
 /// stack lives, so pointers into it stay valid however an emptying of the
-/// stack ended.
-pub(super) struct Chunks(UnsafeCell<Vec<NonNull<Slot>>>);
+/// stack ended. No drop glue of its own (the list is `ManuallyDrop`): the
+/// stack's `Drop` frees the chunks, also when it unwinds, so that a stack
+/// without chunks pays one test for them and nothing else.
+pub(super) struct Chunks(UnsafeCell<ManuallyDrop<Vec<NonNull<Slot>>>>);
 
 impl Chunks {
     pub(super) const fn new() -> Self {
-        Chunks(UnsafeCell::new(Vec::new()))
+        Chunks(UnsafeCell::new(ManuallyDrop::new(Vec::new())))
     }
 
     /// The slot at `offset` of chunk `chunk`, allocating the chunk (which is
@@ -107,36 +109,43 @@ impl Chunks {
 
     /// Hands the chunks to a new owner (`take_all`); this one has none.
     pub(super) fn take(&mut self) -> Chunks {
-        Chunks(UnsafeCell::new(core::mem::take(self.0.get_mut())))
+        let list: &mut Vec<NonNull<Slot>> = self.0.get_mut();
+        Chunks(UnsafeCell::new(ManuallyDrop::new(core::mem::take(list))))
     }
-}
 
-impl Drop for Chunks {
+    /// Whether anything is allocated (a chunk, or the list): whether
+    /// [`Chunks::free`] has anything to do.
     #[inline]
-    fn drop(&mut self) {
-        if self.0.get_mut().is_empty() {
-            return;
-        }
-        self.free();
+    pub(super) fn allocated(&self) -> bool {
+        // SAFETY: a shared borrow of the list, as in `get_or_alloc`.
+        unsafe { &*self.0.get() }.capacity() != 0
     }
 }
 
 impl Chunks {
-    /// Frees every chunk. Runs once, when the stack goes away: after its
-    /// `Drop` ran every entry, or while that `Drop` unwinds — in which case
-    /// the drain's guard has handled every entry first (or the process
-    /// aborted), so no payload is left in the memory freed here. A stack
-    /// that was leaked never frees its chunks.
+    /// Frees every chunk, and the list; the list is empty afterwards.
+    ///
+    /// # Safety
+    /// Called once, when the stack goes away: after its `Drop` ran every
+    /// entry, or while that `Drop` unwinds once the drain's guard handled
+    /// every entry — so no payload is left in the memory freed here — and
+    /// nothing uses a pointer into a chunk afterwards. No borrow of the
+    /// list is live. (A stack that was leaked never frees its chunks.)
     #[cold]
-    fn free(&mut self) {
-        for (chunk, slots) in self.0.get_mut().drain(..).enumerate() {
+    #[inline(never)]
+    pub(super) unsafe fn free(&self) {
+        // SAFETY: no other borrow of the list is live (the caller's
+        // guarantee), and the stack is `!Sync`.
+        let list: &mut Vec<NonNull<Slot>> = unsafe { &mut *self.0.get() };
+        for (chunk, slots) in core::mem::take(list).into_iter().enumerate() {
             let slice = core::ptr::slice_from_raw_parts_mut(
                 slots.as_ptr().cast::<MaybeUninit<Slot>>(),
                 INLINE << chunk,
             );
             // SAFETY: made by `Box::leak` of a `Box<[MaybeUninit<Slot>]>` of
-            // exactly this length in `alloc`, freed once here. `Slot` has no
-            // drop glue, and no pointer into the chunk outlives the stack.
+            // exactly this length in `alloc`, freed once here (the list is
+            // emptied). `Slot` has no drop glue, and no pointer into the
+            // chunk is used after (the caller's guarantee).
             drop(unsafe { Box::from_raw(slice) });
         }
     }
