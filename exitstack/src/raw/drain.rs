@@ -251,6 +251,7 @@ impl RawStack<'_> {
         outcome: Outcome,
     ) -> Result<(), Vec<BoxError>> {
         self.retire_keys();
+        self.reset_tail();
         let guard = Unwinding::<DISCARD, FREE> { stack: self };
         let first = self.run_until_error::<DISCARD>(outcome);
         // Stopped without a panic: the guard has nothing to do (and its
@@ -333,6 +334,7 @@ impl RawStack<'_> {
     #[inline]
     fn pop(&self) -> Option<(&'static VTable, NonNull<u8>)> {
         self.retire_keys();
+        self.reset_tail();
         while let Some(index) = self.len.get().checked_sub(1) {
             self.len.set(index);
             // SAFETY: `index` was below `len`.

@@ -153,19 +153,20 @@ impl Chunks {
 
 impl RawStack<'_> {
     /// Where slot `index` is, initialised or not; allocates its chunk if
-    /// needed.
+    /// needed. `index` is `len` (a push).
     #[inline]
     pub(super) fn slot_ptr(&self, index: usize) -> NonNull<Slot> {
+        let (origin, end) = self.tail.get();
+        if index < end {
+            // SAFETY: the cached chunk holds the slots from its first index
+            // up to `end`, and `index` (`len`) is not below its first index
+            // (the cache is reset before `len` is lowered), so `origin +
+            // index` is inside that chunk, with its provenance; never null.
+            return unsafe { NonNull::new_unchecked(origin.wrapping_add(index)) };
+        }
         if index < INLINE {
             // SAFETY: `index < INLINE`, inside the array.
             return unsafe { self.inline_base().add(index) };
-        }
-        let (base, start, size) = self.tail.get();
-        let offset = index.wrapping_sub(start);
-        if offset < size {
-            // SAFETY: the cached chunk holds `size` slots from `base`, and
-            // `offset < size`.
-            return unsafe { NonNull::new_unchecked(base.add(offset)) };
         }
         self.next_tail(index)
     }
@@ -177,11 +178,17 @@ impl RawStack<'_> {
     fn next_tail(&self, index: usize) -> NonNull<Slot> {
         let (chunk, offset) = locate(index).expect("inline indices are handled by slot_ptr");
         let slot = self.chunks.get_or_alloc(chunk, offset);
-        // SAFETY: `offset` slots back is the chunk's first slot.
-        let base = unsafe { slot.sub(offset) };
-        self.tail
-            .set((base.as_ptr(), index - offset, INLINE << chunk));
+        // Where slot 0 would be; only ever offset back into the chunk.
+        let origin = slot.as_ptr().wrapping_sub(index);
+        self.tail.set((origin, index - offset + (INLINE << chunk)));
         slot
+    }
+
+    /// Forgets the cached chunk: called before `len` is lowered, which
+    /// could take it below the chunk's first index.
+    #[inline]
+    pub(super) fn reset_tail(&self) {
+        self.tail.set((core::ptr::null_mut(), 0));
     }
 
     /// The first inline slot, with provenance over all of them.
