@@ -216,18 +216,17 @@ impl RawStack<'_> {
         None
     }
 
-    /// Handles the entry in `slot`, just taken (`len` lowered below it), or
-    /// releases the slot if it was cancelled; the entry's error, if it ran
-    /// and failed.
+    /// Handles the entry in `slot`, just taken (`len` lowered below it):
+    /// its error, if it ran and failed. A cancelled slot is handled like
+    /// the others, by its vtable ([`CANCELLED`](super::vtable::CANCELLED)),
+    /// which does nothing; the loop does not count it (see `cancelled`).
     #[inline(always)]
     fn handle<const DISCARD: bool>(&self, slot: &Slot, outcome: Outcome) -> Option<BoxError> {
-        let Some(vtable) = slot.vtable.get() else {
-            self.cancelled.set(self.cancelled.get() - 1);
-            return None;
-        };
+        let vtable = slot.vtable.get();
         if DISCARD {
-            // SAFETY: the slot's payload is live (vtable set) and, `len`
-            // being lowered, handled exactly once.
+            // SAFETY: the slot's vtable matches its payload (live, unless
+            // the vtable is `CANCELLED`, which reads nothing) and, `len`
+            // being lowered, the payload is handled exactly once.
             unsafe { (vtable.drop)(slot.data()) };
             None
         } else {
@@ -258,7 +257,11 @@ impl RawStack<'_> {
         // empty list owns nothing).
         core::mem::forget(guard);
         match first {
-            None => Ok(()),
+            None => {
+                // Empty: see `cancelled`.
+                self.cancelled.set(0);
+                Ok(())
+            }
             Some(error) => Err(self.drain_after_error::<DISCARD>(error, outcome, FREE)),
         }
     }
@@ -285,6 +288,8 @@ impl RawStack<'_> {
                 None => break,
             }
         }
+        // Empty: see `cancelled`.
+        self.cancelled.set(0);
         let errors = core::mem::take(&mut guard.errors);
         // Finished: nothing is left for the guard.
         core::mem::forget(guard);
@@ -339,11 +344,14 @@ impl RawStack<'_> {
             self.len.set(index);
             // SAFETY: `index` was below `len`.
             let slot = unsafe { self.slot(index) };
-            match slot.vtable.get() {
+            match slot.pending() {
                 Some(vtable) => return Some((vtable, slot.data())),
                 None => self.cancelled.set(self.cancelled.get() - 1),
             }
         }
+        // Empty: nothing is cancelled (whatever an interrupted bulk loop
+        // left of the count).
+        self.cancelled.set(0);
         None
     }
 
@@ -472,17 +480,11 @@ impl RawStack<'_> {
             // SAFETY: `index` was below `len`, which is at most `INLINE`,
             // so its inline slot is initialised.
             let slot = unsafe { base.add(index).as_ref() };
-            match slot.vtable.get() {
-                // SAFETY: the slot's payload is live (vtable set) and,
-                // `len` being lowered, handled exactly once.
-                Some(vtable) => match unsafe { (vtable.run)(slot.data(), Outcome::Success) } {
-                    Ok(()) => {}
-                    Err(error) => {
-                        core::mem::forget(guard);
-                        return self.drop_after_error(error);
-                    }
-                },
-                None => self.cancelled.set(self.cancelled.get() - 1),
+            // SAFETY: as in `handle`.
+            let result = unsafe { (slot.vtable.get().run)(slot.data(), Outcome::Success) };
+            if let Err(error) = result {
+                core::mem::forget(guard);
+                return self.drop_after_error(error);
             }
             if index == 0 {
                 break;

@@ -49,6 +49,12 @@ pub(crate) struct RawStack<'a> {
     /// only after [`RawStack::retire_keys`] (see `keys.rs`).
     len: Cell<usize>,
     /// Cancelled slots below `len` (pending entries: `len - cancelled`).
+    /// The drain loops (`close`, `cancel_all`, a drop) call a cancelled
+    /// slot's vtable like any other instead of counting it, and set this
+    /// to 0 when the stack is empty; only they, which hold the stack
+    /// exclusively, see it in between, and `pop` (which the loops hand
+    /// over to if they are interrupted) only ever lowers it towards the
+    /// true count before it settles it at 0 too.
     cancelled: Cell<usize>,
     /// The chunk pushes go to, while `len` is inside it: where slot 0 would
     /// be if that chunk started at index 0 (a wrapping pointer with the
@@ -122,7 +128,7 @@ impl<'a> RawStack<'a> {
         // below it). It is written whole before anything reads it.
         unsafe {
             slot.write(Slot {
-                vtable: Cell::new(Some(Erased::<P>::VTABLE)),
+                vtable: Cell::new(Erased::<P>::VTABLE),
                 data: UnsafeCell::new(MaybeUninit::uninit()),
             });
         }

@@ -9,18 +9,19 @@ use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ptr::NonNull;
 
 use super::RawStack;
-use super::vtable::VTable;
+use super::vtable::{CANCELLED, VTable};
 
 /// Slots stored inside the stack value itself.
 pub(crate) const INLINE: usize = 8;
 /// Payload words per slot.
 pub(super) const WORDS: usize = 3;
 
-/// One entry: `vtable` is `Some` exactly while the payload is live. Slots
-/// at and above the stack's `len` are uninitialised memory; a slot is
-/// written whole when an entry is pushed into it.
+/// One entry: the payload is live exactly while `vtable` is not
+/// [`CANCELLED`] (`vtable.cancelled` is false). Slots at and above the
+/// stack's `len` are uninitialised memory; a slot is written whole when an
+/// entry is pushed into it.
 pub(super) struct Slot {
-    pub(super) vtable: Cell<Option<&'static VTable>>,
+    pub(super) vtable: Cell<&'static VTable>,
     pub(super) data: UnsafeCell<MaybeUninit<[usize; WORDS]>>,
 }
 
@@ -31,10 +32,19 @@ impl Slot {
         unsafe { NonNull::new_unchecked(self.data.get().cast::<u8>()) }
     }
 
-    /// Takes the entry out of the slot, if it is still pending.
+    /// Takes the entry out of the slot, if it is still pending: the slot
+    /// is [`CANCELLED`] afterwards.
     #[inline]
     pub(super) fn take(&self) -> Option<(&'static VTable, NonNull<u8>)> {
-        self.vtable.take().map(|vtable| (vtable, self.data()))
+        let vtable = self.vtable.replace(CANCELLED);
+        (!vtable.cancelled).then(|| (vtable, self.data()))
+    }
+
+    /// The entry's vtable, if it is still pending.
+    #[inline]
+    pub(super) fn pending(&self) -> Option<&'static VTable> {
+        let vtable = self.vtable.get();
+        (!vtable.cancelled).then_some(vtable)
     }
 }
 
