@@ -96,18 +96,29 @@ fn exhausted(what: &str) -> ! {
 pub(super) fn fresh_stack_id() -> u64 {
     #[cfg(feature = "std")]
     {
+        use core::cell::Cell;
+        /// The next identity of this thread's block, and the block's end
+        /// (two cells: the usual case writes only the first).
+        struct Block {
+            next: Cell<u64>,
+            end: Cell<u64>,
+        }
         std::thread_local! {
-            /// The next identity of this thread's block, and the block's end.
-            static BLOCK: core::cell::Cell<(u64, u64)> = const { core::cell::Cell::new((0, 0)) };
+            static BLOCK: Block = const {
+                Block {
+                    next: Cell::new(0),
+                    end: Cell::new(0),
+                }
+            };
         }
         if let Ok(id) = BLOCK.try_with(|block| {
-            let (next, end) = block.get();
-            let (id, end) = if next < end {
-                (next, end)
-            } else {
-                take_block()
-            };
-            block.set((id + 1, end));
+            let mut id = block.next.get();
+            if id >= block.end.get() {
+                let end;
+                (id, end) = take_block();
+                block.end.set(end);
+            }
+            block.next.set(id + 1);
             id
         }) {
             return id;
