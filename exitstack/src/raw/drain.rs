@@ -171,7 +171,7 @@ impl RawStack<'_> {
     /// lowered before each entry is handled: that is what marks the entry
     /// taken, so an entry is never handled twice, also when it panics. The
     /// keys must have been retired, and a guard must be armed.
-    #[inline(always)]
+    #[inline]
     fn run_until_error<const DISCARD: bool>(&self, outcome: Outcome) -> Option<BoxError> {
         if self.len.get() > INLINE {
             if let Some(error) = self.run_chunks_until_error::<DISCARD>(outcome) {
@@ -187,7 +187,7 @@ impl RawStack<'_> {
             // chunks were emptied first), so its inline slot is
             // initialised.
             let slot = unsafe { base.add(index).as_ref() };
-            if let Some(error) = self.handle::<DISCARD>(slot, outcome) {
+            if let Some(error) = Self::handle::<DISCARD>(slot, outcome) {
                 return Some(error);
             }
         }
@@ -208,7 +208,7 @@ impl RawStack<'_> {
                 // SAFETY: `index` was below `len`, inside this segment
                 // (`start..=last`), so its slot is initialised.
                 let slot = unsafe { base.add(index - start).as_ref() };
-                if let Some(error) = self.handle::<DISCARD>(slot, outcome) {
+                if let Some(error) = Self::handle::<DISCARD>(slot, outcome) {
                     return Some(error);
                 }
             }
@@ -220,8 +220,8 @@ impl RawStack<'_> {
     /// its error, if it ran and failed. A cancelled slot is handled like
     /// the others, by its vtable ([`CANCELLED`](super::vtable::CANCELLED)),
     /// which does nothing; the loop does not count it (see `cancelled`).
-    #[inline(always)]
-    fn handle<const DISCARD: bool>(&self, slot: &Slot, outcome: Outcome) -> Option<BoxError> {
+    #[inline]
+    fn handle<const DISCARD: bool>(slot: &Slot, outcome: Outcome) -> Option<BoxError> {
         let vtable = slot.vtable.get();
         if DISCARD {
             // SAFETY: the slot's vtable matches its payload (live, unless
@@ -244,7 +244,7 @@ impl RawStack<'_> {
     ///
     /// `FREE`: this is the stack's `Drop`; if it unwinds, the guards free
     /// the chunks once every entry was handled.
-    #[inline(always)]
+    #[inline]
     fn drain<const DISCARD: bool, const FREE: bool>(
         &self,
         outcome: Outcome,
@@ -444,10 +444,11 @@ fn failed(errors: Vec<BoxError>) -> CleanupError {
 }
 
 impl Drop for RawStack<'_> {
-    /// Small enough to be inlined where the stack dies: a stack of inline
-    /// slots only, dropped by a thread that is not unwinding, is emptied
-    /// here; anything else goes out of line.
-    #[inline(always)]
+    /// A stack of inline slots only, dropped by a thread that is not
+    /// unwinding, is emptied by the short loop here; anything else goes out
+    /// of line. (Still too large for LLVM to inline the drop glue into the
+    /// caller: that call remains.)
+    #[inline]
     fn drop(&mut self) {
         let len = self.len.get();
         if len.wrapping_sub(1) < INLINE
@@ -467,7 +468,7 @@ impl RawStack<'_> {
     /// inline slots, no chunks, an epoch that can still be bumped, and a
     /// thread that is not unwinding (so the outcome is `Success`). What
     /// [`RawStack::drain`] does, without what these rule out.
-    #[inline(always)]
+    #[inline]
     fn drop_inline_slots(&mut self, len: usize) {
         // `retire_keys`, whose check the caller made: below `u64::MAX`.
         self.epoch.set(self.epoch.get() + 1);

@@ -70,6 +70,7 @@ pub(super) const CANCELLED: &VTable = &VTable {
 
 /// # Safety
 /// None needed: a cancelled slot holds nothing, and nothing is read.
+#[allow(clippy::unnecessary_wraps, reason = "the type of `VTable::run`")]
 unsafe fn run_cancelled(_: NonNull<u8>, _: Outcome) -> Result<(), BoxError> {
     Ok(())
 }
