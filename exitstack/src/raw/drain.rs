@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use core::ptr::NonNull;
 
 use super::RawStack;
-use super::slots::{INLINE, Slot};
+use super::slots::{Chunks, INLINE, Slot};
 use super::vtable::VTable;
 use crate::Outcome;
 use crate::error::{BoxError, CleanupError};
@@ -94,12 +94,10 @@ unsafe fn handle(vtable: &VTable, data: NonNull<u8>, action: Action) -> Result<(
 /// here, safely, rather than dropped by the unwinding.
 ///
 /// `DISCARD`: the entries are dropped without running (`cancel_all`); else
-/// they run. `free_chunks`: the drain is the stack's `Drop`, which this
-/// unwinds: the chunks are freed once every entry was handled.
+/// they run.
 struct Interrupted<'s, 'a, const DISCARD: bool> {
     stack: &'s RawStack<'a>,
     errors: Vec<BoxError>,
-    free_chunks: bool,
 }
 
 impl<const DISCARD: bool> Drop for Interrupted<'_, '_, DISCARD> {
@@ -107,21 +105,21 @@ impl<const DISCARD: bool> Drop for Interrupted<'_, '_, DISCARD> {
     #[inline(never)]
     fn drop(&mut self) {
         let errors = core::mem::take(&mut self.errors);
-        interrupted::<DISCARD>(self.stack, errors, self.free_chunks);
+        interrupted::<DISCARD>(self.stack, errors);
     }
 }
 
 /// The guard of the happy path: [`Interrupted`] before any error, so
 /// without a list. It holds nothing but the stack, so arming it costs
 /// nothing (the landing pad finds the pointer in a register).
-struct Unwinding<'s, 'a, const DISCARD: bool, const FREE: bool> {
+struct Unwinding<'s, 'a, const DISCARD: bool> {
     stack: &'s RawStack<'a>,
 }
 
-impl<const DISCARD: bool, const FREE: bool> Drop for Unwinding<'_, '_, DISCARD, FREE> {
+impl<const DISCARD: bool> Drop for Unwinding<'_, '_, DISCARD> {
     #[inline]
     fn drop(&mut self) {
-        interrupted_without_errors::<DISCARD, FREE>(self.stack);
+        interrupted_without_errors::<DISCARD>(self.stack);
     }
 }
 
@@ -129,21 +127,16 @@ impl<const DISCARD: bool, const FREE: bool> Drop for Unwinding<'_, '_, DISCARD, 
 /// landing pad of the happy path stays one call.
 #[cold]
 #[inline(never)]
-fn interrupted_without_errors<const DISCARD: bool, const FREE: bool>(stack: &RawStack<'_>) {
-    interrupted::<DISCARD>(stack, Vec::new(), FREE);
+fn interrupted_without_errors<const DISCARD: bool>(stack: &RawStack<'_>) {
+    interrupted::<DISCARD>(stack, Vec::new());
 }
 
 /// What both guards do when the loop was interrupted by a panic: the
 /// remaining entries are handled (see [`Interrupted`]), and the errors
-/// collected so far discarded; then, if the drain was the stack's `Drop`
-/// (`free_chunks`), its chunks are freed.
+/// collected so far discarded.
 #[cold]
 #[inline(never)]
-fn interrupted<const DISCARD: bool>(
-    stack: &RawStack<'_>,
-    mut errors: Vec<BoxError>,
-    free_chunks: bool,
-) {
+fn interrupted<const DISCARD: bool>(stack: &RawStack<'_>, mut errors: Vec<BoxError>) {
     let action = if DISCARD {
         Action::Discard
     } else {
@@ -152,15 +145,6 @@ fn interrupted<const DISCARD: bool>(
     errors.extend(stack.drain_while_unwinding(action));
     if !errors.is_empty() {
         discard_errors(errors, "a panic is unwinding");
-    }
-    if free_chunks && stack.chunks.allocated() {
-        // SAFETY: the stack's `Drop` is unwinding (the caller's word), and
-        // every entry was handled just above (`drain_while_unwinding`
-        // empties the stack; a panic in it would abort, being in a
-        // destructor during unwinding): nothing is left in the chunks, and
-        // nothing reaches them after (the `Drop` does not resume; the
-        // stack has no other drop glue).
-        unsafe { stack.chunks.free() };
     }
 }
 
@@ -241,17 +225,11 @@ impl RawStack<'_> {
     /// panic continues with its own payload. For a thread that is not
     /// unwinding. Nothing of the error list is touched unless an entry
     /// fails: that goes on out of line, in [`RawStack::drain_after_error`].
-    ///
-    /// `FREE`: this is the stack's `Drop`; if it unwinds, the guards free
-    /// the chunks once every entry was handled.
     #[inline]
-    fn drain<const DISCARD: bool, const FREE: bool>(
-        &self,
-        outcome: Outcome,
-    ) -> Result<(), Vec<BoxError>> {
+    fn drain<const DISCARD: bool>(&self, outcome: Outcome) -> Result<(), Vec<BoxError>> {
         self.retire_keys();
         self.reset_tail();
-        let guard = Unwinding::<DISCARD, FREE> { stack: self };
+        let guard = Unwinding::<DISCARD> { stack: self };
         let first = self.run_until_error::<DISCARD>(outcome);
         // Stopped without a panic: the guard has nothing to do (and its
         // empty list owns nothing).
@@ -262,7 +240,7 @@ impl RawStack<'_> {
                 self.cancelled.set(0);
                 Ok(())
             }
-            Some(error) => Err(self.drain_after_error::<DISCARD>(error, outcome, FREE)),
+            Some(error) => Err(self.drain_after_error::<DISCARD>(error, outcome)),
         }
     }
 
@@ -274,12 +252,10 @@ impl RawStack<'_> {
         &self,
         first: BoxError,
         mut outcome: Outcome,
-        free_chunks: bool,
     ) -> Vec<BoxError> {
         let mut guard = Interrupted::<DISCARD> {
             stack: self,
             errors: alloc::vec![first],
-            free_chunks,
         };
         loop {
             outcome = after_failure(outcome);
@@ -379,7 +355,7 @@ impl RawStack<'_> {
         if crate::unwind::is_unwinding() {
             return self.close_while_unwinding(outcome);
         }
-        self.drain::<false, false>(outcome).map_err(failed)
+        self.drain::<false>(outcome).map_err(failed)
     }
 
     /// `close_with` called from a destructor while a panic unwinds.
@@ -398,7 +374,7 @@ impl RawStack<'_> {
             let errors = self.drain_while_unwinding(Action::Discard);
             debug_assert!(errors.is_empty(), "dropping an entry reports no error");
         } else {
-            let drained = self.drain::<true, false>(Outcome::Success);
+            let drained = self.drain::<true>(Outcome::Success);
             debug_assert!(drained.is_ok(), "dropping an entry reports no error");
         }
     }
@@ -408,19 +384,19 @@ impl RawStack<'_> {
     /// stack's baseline, out of line (policy 3: the unwinding panic keeps
     /// going).
     #[inline]
-    fn drop_entries(&mut self) {
+    fn drop_entries(&self) {
         if crate::unwind::is_unwinding() {
             return self.drop_while_unwinding();
         }
         // Not unwinding: the baseline's outcome is `Success`.
-        if let Err(errors) = self.drain::<false, true>(Outcome::Success) {
+        if let Err(errors) = self.drain::<false>(Outcome::Success) {
             dropped_with_errors(errors);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn drop_while_unwinding(&mut self) {
+    fn drop_while_unwinding(&self) {
         let outcome = self.baseline.outcome();
         let errors = self.drain_while_unwinding(Action::Run(outcome));
         if !errors.is_empty() {
@@ -472,7 +448,7 @@ impl RawStack<'_> {
     fn drop_inline_slots(&mut self, len: usize) {
         // `retire_keys`, whose check the caller made: below `u64::MAX`.
         self.epoch.set(self.epoch.get() + 1);
-        let guard = Unwinding::<false, true> { stack: self };
+        let guard = Unwinding::<false> { stack: self };
         let base = self.inline_base();
         let mut index = len;
         loop {
@@ -500,7 +476,7 @@ impl RawStack<'_> {
     #[cold]
     #[inline(never)]
     fn drop_after_error(&mut self, first: BoxError) {
-        dropped_with_errors(self.drain_after_error::<false>(first, Outcome::Success, true));
+        dropped_with_errors(self.drain_after_error::<false>(first, Outcome::Success));
     }
 
     /// The `Drop` of a stack off the happy path: chunks, more entries than
@@ -508,15 +484,27 @@ impl RawStack<'_> {
     #[cold]
     #[inline(never)]
     fn drop_slow(&mut self) {
+        /// Frees the chunks when the `Drop` ends, also by unwinding (an
+        /// entry's panic, after the drain's guard handled every other
+        /// entry; an error's `Drop` panicking without `std`).
+        struct FreeChunks<'s>(&'s Chunks);
+        impl Drop for FreeChunks<'_> {
+            fn drop(&mut self) {
+                if self.0.allocated() {
+                    // SAFETY: the stack goes away (this is the end of its
+                    // `Drop`), and every entry was handled before: run by
+                    // the drain, or by its guard if an entry panicked (a
+                    // panic escaping that guard would be a second one in a
+                    // destructor: an abort); nothing is left in the chunks,
+                    // no borrow of their list is live, and nothing reaches
+                    // them after (the stack has no other drop glue).
+                    unsafe { self.0.free() };
+                }
+            }
+        }
+        let _free = FreeChunks(&self.chunks);
         if self.len.get() != 0 {
             self.drop_entries();
-        }
-        if self.chunks.allocated() {
-            // SAFETY: the stack goes away and every entry was handled just
-            // above (had that unwound, its guard would have handled the
-            // rest and freed the chunks, and this would not be reached):
-            // nothing is left in the chunks, and nothing reaches them after.
-            unsafe { self.chunks.free() };
         }
     }
 }
