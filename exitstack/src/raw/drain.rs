@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use core::ptr::NonNull;
 
 use super::RawStack;
-use super::slots::{INLINE, Slot};
+use super::slots::{Chunks, INLINE, Slot};
 use super::vtable::VTable;
 use crate::Outcome;
 use crate::error::{BoxError, CleanupError};
@@ -85,134 +85,190 @@ unsafe fn handle(vtable: &VTable, data: NonNull<u8>, action: Action) -> Result<(
     }
 }
 
-/// The drain loop's state, and its drop guard: handles the entries left
-/// when one panicked, during the unwinding. Its `drop` runs only if the loop
-/// was interrupted (the loop forgets it when it finishes). Entries that
-/// still run see [`Outcome::Panic`]: the scope is now ending in one. The
-/// errors collected so far have no caller to go to any more: they are
-/// discarded here, safely, rather than dropped by the unwinding.
+/// The drop guard of the drain loop: handles the entries left when one
+/// panicked, during the unwinding. Its `drop` runs only if the loop was
+/// interrupted (the loop forgets it when it finishes). Entries that still
+/// run see [`Outcome::Panic`]: the scope is now ending in one. The errors
+/// collected so far (only once an entry failed: the list is made then, off
+/// the happy path) have no caller to go to any more: they are discarded
+/// here, safely, rather than dropped by the unwinding.
 ///
-/// `DISCARD`: the entries are dropped without running (`cancel_all`), and
-/// `outcome` is unused; else they run with `outcome`.
+/// `DISCARD`: the entries are dropped without running (`cancel_all`); else
+/// they run.
 struct Interrupted<'s, 'a, const DISCARD: bool> {
     stack: &'s RawStack<'a>,
-    outcome: Outcome,
     errors: Vec<BoxError>,
-}
-
-impl<const DISCARD: bool> Interrupted<'_, '_, DISCARD> {
-    /// Empties the stack LIFO: the chunks (if any), then the inline slots.
-    /// `len` is lowered before each entry is handled: that is what marks the
-    /// entry taken, so an entry is never handled twice, also when it panics.
-    #[inline]
-    fn run(&mut self) {
-        let stack = self.stack;
-        if stack.len.get() > INLINE {
-            self.run_chunks();
-        }
-        let base = stack.inline_base();
-        let mut index = stack.len.get();
-        while index != 0 {
-            index -= 1;
-            stack.len.set(index);
-            // SAFETY: `index` was below `len` and is below `INLINE` (the
-            // chunks were emptied first), so its inline slot is
-            // initialised.
-            let slot = unsafe { base.add(index).as_ref() };
-            self.handle(slot);
-        }
-    }
-
-    /// The part of `run` above the inline slots, one chunk at a time by
-    /// pointer, newest first; `len` is `INLINE` when it returns.
-    #[inline(never)]
-    fn run_chunks(&mut self) {
-        let stack = self.stack;
-        while stack.len.get() > INLINE {
-            let mut index = stack.len.get();
-            let (base, start) = stack.segment(index - 1);
-            while index > start {
-                index -= 1;
-                stack.len.set(index);
-                // SAFETY: `index` was below `len`, inside this segment
-                // (`start..=last`), so its slot is initialised.
-                let slot = unsafe { base.add(index - start).as_ref() };
-                self.handle(slot);
-            }
-        }
-    }
-
-    /// Handles the entry in `slot`, just taken (`len` lowered below it), or
-    /// releases the slot if it was cancelled.
-    #[inline]
-    fn handle(&mut self, slot: &Slot) {
-        match slot.vtable.get() {
-            Some(vtable) => {
-                let result = if DISCARD {
-                    // SAFETY: the slot's payload is live (vtable set) and,
-                    // `len` being lowered, handled exactly once.
-                    unsafe { (vtable.drop)(slot.data()) };
-                    Ok(())
-                } else {
-                    // SAFETY: as above.
-                    unsafe { (vtable.run)(slot.data(), self.outcome) }
-                };
-                if let Err(error) = result {
-                    self.failed(error);
-                }
-            }
-            None => self.stack.cancelled.set(self.stack.cancelled.get() - 1),
-        }
-    }
-
-    /// An entry failed: its error is kept, and the ones after it see
-    /// `Error` (policy 8).
-    #[cold]
-    #[inline(never)]
-    fn failed(&mut self, error: BoxError) {
-        self.errors.push(error);
-        self.outcome = after_failure(self.outcome);
-    }
 }
 
 impl<const DISCARD: bool> Drop for Interrupted<'_, '_, DISCARD> {
     #[cold]
+    #[inline(never)]
     fn drop(&mut self) {
-        let action = if DISCARD {
-            Action::Discard
-        } else {
-            Action::Run(Outcome::Panic)
-        };
-        let mut errors = core::mem::take(&mut self.errors);
-        errors.extend(self.stack.drain_while_unwinding(action));
+        let errors = core::mem::take(&mut self.errors);
+        interrupted::<DISCARD>(self.stack, errors);
+    }
+}
+
+/// The guard of the happy path: [`Interrupted`] before any error, so
+/// without a list. It holds nothing but the stack, so arming it costs
+/// nothing (the landing pad finds the pointer in a register).
+struct Unwinding<'s, 'a, const DISCARD: bool> {
+    stack: &'s RawStack<'a>,
+}
+
+impl<const DISCARD: bool> Drop for Unwinding<'_, '_, DISCARD> {
+    #[inline]
+    fn drop(&mut self) {
+        interrupted_without_errors::<DISCARD>(self.stack);
+    }
+}
+
+/// [`interrupted`] with no errors collected: one argument, so that the
+/// landing pad of the happy path stays one call.
+#[cold]
+#[inline(never)]
+fn interrupted_without_errors<const DISCARD: bool>(stack: &RawStack<'_>) {
+    interrupted::<DISCARD>(stack, Vec::new());
+}
+
+/// What both guards do when the loop was interrupted by a panic: the
+/// remaining entries are handled (see [`Interrupted`]), and the errors
+/// collected so far discarded.
+#[cold]
+#[inline(never)]
+fn interrupted<const DISCARD: bool>(stack: &RawStack<'_>, mut errors: Vec<BoxError>) {
+    let action = if DISCARD {
+        Action::Discard
+    } else {
+        Action::Run(Outcome::Panic)
+    };
+    errors.extend(stack.drain_while_unwinding(action));
+    if !errors.is_empty() {
         discard_errors(errors, "a panic is unwinding");
     }
 }
 
 impl RawStack<'_> {
+    /// Runs (or, `DISCARD`, drops) the entries LIFO with `outcome` until
+    /// one fails: returns its error, the entries below it still pending.
+    /// The chunks (if any) come first, then the inline slots. `len` is
+    /// lowered before each entry is handled: that is what marks the entry
+    /// taken, so an entry is never handled twice, also when it panics. The
+    /// keys must have been retired, and a guard must be armed.
+    #[inline]
+    fn run_until_error<const DISCARD: bool>(&self, outcome: Outcome) -> Option<BoxError> {
+        if self.len.get() > INLINE {
+            if let Some(error) = self.run_chunks_until_error::<DISCARD>(outcome) {
+                return Some(error);
+            }
+        }
+        let base = self.inline_base();
+        let mut index = self.len.get();
+        while index != 0 {
+            index -= 1;
+            self.len.set(index);
+            // SAFETY: `index` was below `len` and is below `INLINE` (the
+            // chunks were emptied first), so its inline slot is
+            // initialised.
+            let slot = unsafe { base.add(index).as_ref() };
+            if let Some(error) = Self::handle::<DISCARD>(slot, outcome) {
+                return Some(error);
+            }
+        }
+        None
+    }
+
+    /// The part of `run_until_error` above the inline slots, one chunk at
+    /// a time by pointer, newest first; `len` is `INLINE` when it returns
+    /// `None`.
+    #[inline(never)]
+    fn run_chunks_until_error<const DISCARD: bool>(&self, outcome: Outcome) -> Option<BoxError> {
+        while self.len.get() > INLINE {
+            let mut index = self.len.get();
+            let (base, start) = self.segment(index - 1);
+            while index > start {
+                index -= 1;
+                self.len.set(index);
+                // SAFETY: `index` was below `len`, inside this segment
+                // (`start..=last`), so its slot is initialised.
+                let slot = unsafe { base.add(index - start).as_ref() };
+                if let Some(error) = Self::handle::<DISCARD>(slot, outcome) {
+                    return Some(error);
+                }
+            }
+        }
+        None
+    }
+
+    /// Handles the entry in `slot`, just taken (`len` lowered below it):
+    /// its error, if it ran and failed. A cancelled slot is handled like
+    /// the others, by its vtable ([`CANCELLED`](super::vtable::CANCELLED)),
+    /// which does nothing; the loop does not count it (see `cancelled`).
+    #[inline]
+    fn handle<const DISCARD: bool>(slot: &Slot, outcome: Outcome) -> Option<BoxError> {
+        let vtable = slot.vtable.get();
+        if DISCARD {
+            // SAFETY: the slot's vtable matches its payload (live, unless
+            // the vtable is `CANCELLED`, which reads nothing) and, `len`
+            // being lowered, the payload is handled exactly once.
+            unsafe { (vtable.drop)(slot.data()) };
+            None
+        } else {
+            // SAFETY: as above.
+            unsafe { (vtable.run)(slot.data(), outcome) }.err()
+        }
+    }
+
     /// Empties the stack LIFO, running each pending entry with `outcome`
     /// (or, `DISCARD`, dropping it); returns the errors. If one panics, the
     /// rest are handled during the unwinding by [`Interrupted`] and the
     /// panic continues with its own payload. For a thread that is not
-    /// unwinding.
+    /// unwinding. Nothing of the error list is touched unless an entry
+    /// fails: that goes on out of line, in [`RawStack::drain_after_error`].
     #[inline]
-    fn drain<const DISCARD: bool>(&self, outcome: Outcome) -> Vec<BoxError> {
+    fn drain<const DISCARD: bool>(&self, outcome: Outcome) -> Result<(), Vec<BoxError>> {
         self.retire_keys();
-        let mut loop_state = Interrupted::<DISCARD> {
+        self.reset_tail();
+        let guard = Unwinding::<DISCARD> { stack: self };
+        let first = self.run_until_error::<DISCARD>(outcome);
+        // Stopped without a panic: the guard has nothing to do (and its
+        // empty list owns nothing).
+        core::mem::forget(guard);
+        match first {
+            None => {
+                // Empty: see `cancelled`.
+                self.cancelled.set(0);
+                Ok(())
+            }
+            Some(error) => Err(self.drain_after_error::<DISCARD>(error, outcome)),
+        }
+    }
+
+    /// `drain` after an entry failed with `first`: the ones after it see
+    /// `Error` (policy 8), and every error is kept, in order.
+    #[cold]
+    #[inline(never)]
+    fn drain_after_error<const DISCARD: bool>(
+        &self,
+        first: BoxError,
+        mut outcome: Outcome,
+    ) -> Vec<BoxError> {
+        let mut guard = Interrupted::<DISCARD> {
             stack: self,
-            outcome,
-            errors: Vec::new(),
+            errors: alloc::vec![first],
         };
-        loop_state.run();
-        let errors = if loop_state.errors.capacity() == 0 {
-            // The usual case, without the drop glue of a vector: an
-            // unallocated vector owns nothing.
-            Vec::new()
-        } else {
-            core::mem::take(&mut loop_state.errors)
-        };
+        loop {
+            outcome = after_failure(outcome);
+            match self.run_until_error::<DISCARD>(outcome) {
+                Some(error) => guard.errors.push(error),
+                None => break,
+            }
+        }
+        // Empty: see `cancelled`.
+        self.cancelled.set(0);
+        let errors = core::mem::take(&mut guard.errors);
         // Finished: nothing is left for the guard.
-        core::mem::forget(loop_state);
+        core::mem::forget(guard);
         errors
     }
 
@@ -259,15 +315,19 @@ impl RawStack<'_> {
     #[inline]
     fn pop(&self) -> Option<(&'static VTable, NonNull<u8>)> {
         self.retire_keys();
+        self.reset_tail();
         while let Some(index) = self.len.get().checked_sub(1) {
             self.len.set(index);
             // SAFETY: `index` was below `len`.
             let slot = unsafe { self.slot(index) };
-            match slot.vtable.get() {
+            match slot.pending() {
                 Some(vtable) => return Some((vtable, slot.data())),
                 None => self.cancelled.set(self.cancelled.get() - 1),
             }
         }
+        // Empty: nothing is cancelled (whatever an interrupted bulk loop
+        // left of the count).
+        self.cancelled.set(0);
         None
     }
 
@@ -295,14 +355,7 @@ impl RawStack<'_> {
         if crate::unwind::is_unwinding() {
             return self.close_while_unwinding(outcome);
         }
-        let errors = self.drain::<false>(outcome);
-        if errors.capacity() == 0 {
-            // Nothing failed; an unallocated vector owns nothing, so it
-            // needs no drop glue.
-            core::mem::forget(errors);
-            return Ok(());
-        }
-        Err(failed(errors))
+        self.drain::<false>(outcome).map_err(failed)
     }
 
     /// `close_with` called from a destructor while a panic unwinds.
@@ -317,12 +370,13 @@ impl RawStack<'_> {
     /// A panicking `Drop` resumes after all were dropped — or is discarded
     /// if the thread was already unwinding.
     pub(crate) fn cancel_all(&mut self) {
-        let errors = if crate::unwind::is_unwinding() {
-            self.drain_while_unwinding(Action::Discard)
+        if crate::unwind::is_unwinding() {
+            let errors = self.drain_while_unwinding(Action::Discard);
+            debug_assert!(errors.is_empty(), "dropping an entry reports no error");
         } else {
-            self.drain::<true>(Outcome::Success)
-        };
-        debug_assert!(errors.is_empty(), "dropping an entry reports no error");
+            let drained = self.drain::<true>(Outcome::Success);
+            debug_assert!(drained.is_ok(), "dropping an entry reports no error");
+        }
     }
 
     /// The entries of a stack being dropped with some pending: run with
@@ -330,29 +384,32 @@ impl RawStack<'_> {
     /// stack's baseline, out of line (policy 3: the unwinding panic keeps
     /// going).
     #[inline]
-    fn drop_entries(&mut self) {
+    fn drop_entries(&self) {
         if crate::unwind::is_unwinding() {
             return self.drop_while_unwinding();
         }
         // Not unwinding: the baseline's outcome is `Success`.
-        let errors = self.drain::<false>(Outcome::Success);
-        if errors.capacity() == 0 {
-            // Nothing failed: as in `close_with`.
-            core::mem::forget(errors);
-        } else {
-            discard_errors(errors, "stack dropped without close()");
+        if let Err(errors) = self.drain::<false>(Outcome::Success) {
+            dropped_with_errors(errors);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn drop_while_unwinding(&mut self) {
+    fn drop_while_unwinding(&self) {
         let outcome = self.baseline.outcome();
         let errors = self.drain_while_unwinding(Action::Run(outcome));
         if !errors.is_empty() {
             discard_errors(errors, "a panic is unwinding");
         }
     }
+}
+
+/// The errors of a stack dropped without `close()`: nowhere to go.
+#[cold]
+#[inline(never)]
+fn dropped_with_errors(errors: Vec<BoxError>) {
+    discard_errors(errors, "stack dropped without close()");
 }
 
 /// The errors of a `close` in which entries failed, as its error.
@@ -363,8 +420,89 @@ fn failed(errors: Vec<BoxError>) -> CleanupError {
 }
 
 impl Drop for RawStack<'_> {
+    /// A stack of inline slots only, dropped by a thread that is not
+    /// unwinding, is emptied by the short loop here; anything else goes out
+    /// of line. (Still too large for LLVM to inline the drop glue into the
+    /// caller: that call remains.)
     #[inline]
     fn drop(&mut self) {
+        let len = self.len.get();
+        if len.wrapping_sub(1) < INLINE
+            && !self.chunks.allocated()
+            && self.epoch.get() != u64::MAX
+            && !crate::unwind::is_unwinding()
+        {
+            self.drop_inline_slots(len);
+        } else if len != 0 || self.chunks.allocated() {
+            self.drop_slow();
+        }
+    }
+}
+
+impl RawStack<'_> {
+    /// The happy path of `Drop`: `len` (`1..=INLINE`) entries, all in the
+    /// inline slots, no chunks, an epoch that can still be bumped, and a
+    /// thread that is not unwinding (so the outcome is `Success`). What
+    /// [`RawStack::drain`] does, without what these rule out.
+    #[inline]
+    fn drop_inline_slots(&mut self, len: usize) {
+        // `retire_keys`, whose check the caller made: below `u64::MAX`.
+        self.epoch.set(self.epoch.get() + 1);
+        let guard = Unwinding::<false> { stack: self };
+        let base = self.inline_base();
+        let mut index = len;
+        loop {
+            index -= 1;
+            self.len.set(index);
+            // SAFETY: `index` was below `len`, which is at most `INLINE`,
+            // so its inline slot is initialised.
+            let slot = unsafe { base.add(index).as_ref() };
+            // SAFETY: as in `handle`.
+            let result = unsafe { (slot.vtable.get().run)(slot.data(), Outcome::Success) };
+            if let Err(error) = result {
+                core::mem::forget(guard);
+                return self.drop_after_error(error);
+            }
+            if index == 0 {
+                break;
+            }
+        }
+        // Finished: nothing is left for the guard.
+        core::mem::forget(guard);
+    }
+
+    /// `drop_inline_slots` after an entry failed: the rest run, and the
+    /// errors are discarded (a dropped stack has nowhere to return them).
+    #[cold]
+    #[inline(never)]
+    fn drop_after_error(&mut self, first: BoxError) {
+        dropped_with_errors(self.drain_after_error::<false>(first, Outcome::Success));
+    }
+
+    /// The `Drop` of a stack off the happy path: chunks, more entries than
+    /// inline slots, a thread that is unwinding, an epoch at its end.
+    #[cold]
+    #[inline(never)]
+    fn drop_slow(&mut self) {
+        /// Frees the chunks when the `Drop` ends, also by unwinding (an
+        /// entry's panic, after the drain's guard handled every other
+        /// entry; an error's `Drop` panicking without `std`).
+        struct FreeChunks<'s>(&'s Chunks);
+        impl Drop for FreeChunks<'_> {
+            fn drop(&mut self) {
+                if self.0.allocated() {
+                    // SAFETY: the stack goes away (this is the end of its
+                    // `Drop`), and every entry was handled before: run by
+                    // the drain, or by its guard if an entry panicked (a
+                    // panic escaping that guard would be a second one in a
+                    // destructor: an abort); nothing is left in the chunks,
+                    // no borrow of their list is live, and nothing reaches
+                    // them after (the stack has no other drop glue).
+                    unsafe { self.0.free() };
+                }
+            }
+        }
+        let _free = FreeChunks(&self.chunks);
         if self.len.get() != 0 {
             self.drop_entries();
         }

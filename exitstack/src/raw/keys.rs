@@ -8,10 +8,10 @@
 //! needs a destructor to run or a panic to be detected:
 //!
 //! 1. *Identities are unique.* A stack takes a fresh identity (never 0, never
-//!    handed out twice: the counters below are 64-bit, or checked) on its
-//!    first registration. Only `take_all` (`pop_all`) moves an identity, to
-//!    the stack that receives the entries, and it resets the giving stack to
-//!    0 in the same step. So the stack a key's identity matches is the one
+//!    handed out twice: the counters below are 64-bit, or checked) when it
+//!    is made. Only `take_all` (`pop_all`) moves an identity, to the stack
+//!    that receives the entries, and it gives the giving stack a fresh one
+//!    in the same step. So the stack a key's identity matches is the one
 //!    that holds the entries of the stack that issued it.
 //! 2. *The epoch is bumped before `len` is lowered.* Lowering `len` is the
 //!    only way a slot becomes free for reuse, and every place that lowers it
@@ -60,9 +60,6 @@ impl RawStack<'_> {
     /// The key of the entry at `index`, just pushed.
     #[inline]
     pub(super) fn key(&self, index: usize) -> EntryKey {
-        if self.id.get() == 0 {
-            self.id.set(fresh_stack_id());
-        }
         EntryKey {
             stack: self.id.get(),
             epoch: self.epoch.get(),
@@ -88,28 +85,40 @@ fn exhausted(what: &str) -> ! {
 }
 
 /// Process-wide unique stack identities, so that a key from another stack is
-/// recognised as such. Taken lazily, on a stack's first registration.
+/// recognised as such. Taken when a stack is made (so that a registration
+/// checks nothing for it), and by `take_all` for the stack it empties.
 ///
 /// With `std`, each thread takes blocks of [`ID_BLOCK`] identities from the
-/// global counter and hands them out from a thread-local one, so that a
-/// stack's first registration costs no atomic read-modify-write (about a
-/// third of the cost of a one-entry stack otherwise).
+/// global counter and hands them out from a thread-local one, so that
+/// making a stack costs no atomic read-modify-write (about a third of the
+/// cost of a one-entry stack otherwise).
 #[inline]
-fn fresh_stack_id() -> u64 {
+pub(super) fn fresh_stack_id() -> u64 {
     #[cfg(feature = "std")]
     {
+        use core::cell::Cell;
+        /// The next identity of this thread's block, and the block's end
+        /// (two cells: the usual case writes only the first).
+        struct Block {
+            next: Cell<u64>,
+            end: Cell<u64>,
+        }
         std::thread_local! {
-            /// The next identity of this thread's block, and the block's end.
-            static BLOCK: core::cell::Cell<(u64, u64)> = const { core::cell::Cell::new((0, 0)) };
+            static BLOCK: Block = const {
+                Block {
+                    next: Cell::new(0),
+                    end: Cell::new(0),
+                }
+            };
         }
         if let Ok(id) = BLOCK.try_with(|block| {
-            let (next, end) = block.get();
-            let (id, end) = if next < end {
-                (next, end)
-            } else {
-                take_block()
-            };
-            block.set((id + 1, end));
+            let mut id = block.next.get();
+            if id >= block.end.get() {
+                let end;
+                (id, end) = take_block();
+                block.end.set(end);
+            }
+            block.next.set(id + 1);
             id
         }) {
             return id;

@@ -49,12 +49,22 @@ pub(crate) struct RawStack<'a> {
     /// only after [`RawStack::retire_keys`] (see `keys.rs`).
     len: Cell<usize>,
     /// Cancelled slots below `len` (pending entries: `len - cancelled`).
+    /// The drain loops (`close`, `cancel_all`, a drop) call a cancelled
+    /// slot's vtable like any other instead of counting it, and set this
+    /// to 0 when the stack is empty; only they, which hold the stack
+    /// exclusively, see it in between, and `pop` (which the loops hand
+    /// over to if they are interrupted) only ever lowers it towards the
+    /// true count before it settles it at 0 too.
     cancelled: Cell<usize>,
-    /// The chunk pushes last went to: its first slot, the index of that
-    /// slot, and its size (0 when none is cached). Chunks never move or go
-    /// away before the stack, so the pointer stays valid.
-    tail: Cell<(*mut Slot, usize, usize)>,
-    /// 0 until the first registration; then this stack's identity in keys.
+    /// The chunk pushes go to, while `len` is inside it: where slot 0 would
+    /// be if that chunk started at index 0 (a wrapping pointer with the
+    /// chunk's provenance), and the index after its last slot; `(null, 0)`
+    /// when none is cached. Reset before `len` is lowered, so that `len`
+    /// is never below the cached chunk's first index: `len < end` is then
+    /// all a push checks. Chunks never move or go away before the stack,
+    /// so the pointer stays valid.
+    tail: Cell<(*mut Slot, usize)>,
+    /// This stack's identity in keys, unique in the process (`keys.rs`).
     id: Cell<u64>,
     /// Bumped before any slot is freed for reuse, so that keys issued
     /// before are refused (see `keys.rs`).
@@ -69,6 +79,12 @@ pub(crate) struct RawStack<'a> {
 impl<'a> RawStack<'a> {
     #[inline]
     pub(crate) fn new() -> Self {
+        Self::with_identity(keys::fresh_stack_id())
+    }
+
+    /// An empty stack with the identity `id`, which no other stack has.
+    #[inline]
+    fn with_identity(id: u64) -> Self {
         // Read first: a branch in the middle of the struct literal makes
         // LLVM build the stack in a temporary and copy all of it.
         let baseline = PanicBaseline::now();
@@ -77,8 +93,8 @@ impl<'a> RawStack<'a> {
             chunks: Chunks::new(),
             len: Cell::new(0),
             cancelled: Cell::new(0),
-            tail: Cell::new((core::ptr::null_mut(), 0, 0)),
-            id: Cell::new(0),
+            tail: Cell::new((core::ptr::null_mut(), 0)),
+            id: Cell::new(id),
             epoch: Cell::new(0),
             baseline,
             _entries: PhantomData,
@@ -112,7 +128,7 @@ impl<'a> RawStack<'a> {
         // below it). It is written whole before anything reads it.
         unsafe {
             slot.write(Slot {
-                vtable: Cell::new(Some(Erased::<P>::VTABLE)),
+                vtable: Cell::new(Erased::<P>::VTABLE),
                 data: UnsafeCell::new(MaybeUninit::uninit()),
             });
         }
@@ -166,10 +182,10 @@ impl<'a> RawStack<'a> {
 
     /// Moves every entry, in order, into a new stack that keeps this one's
     /// identity and epoch (so outstanding keys follow their entries); this
-    /// one starts over empty, with no identity (a fresh one on its next
-    /// registration, so old keys are foreign to it).
+    /// one starts over empty, with a fresh identity (so old keys are
+    /// foreign to it).
     pub(crate) fn take_all(&mut self) -> Self {
-        let mut moved = RawStack::new();
+        let mut moved = RawStack::with_identity(self.id.replace(keys::fresh_stack_id()));
         let len = self.len.replace(0);
         // SAFETY: the first `min(len, INLINE)` slots are initialised; they
         // are moved bitwise (as every Rust value may be) into the new stack,
@@ -185,10 +201,9 @@ impl<'a> RawStack<'a> {
         moved.chunks = self.chunks.take();
         moved
             .tail
-            .set(self.tail.replace((core::ptr::null_mut(), 0, 0)));
+            .set(self.tail.replace((core::ptr::null_mut(), 0)));
         moved.len.set(len);
         moved.cancelled.set(self.cancelled.replace(0));
-        moved.id.set(self.id.replace(0));
         moved.epoch.set(self.epoch.replace(0));
         moved
     }

@@ -5,22 +5,23 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::{Cell, UnsafeCell};
-use core::mem::MaybeUninit;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ptr::NonNull;
 
 use super::RawStack;
-use super::vtable::VTable;
+use super::vtable::{CANCELLED, VTable};
 
 /// Slots stored inside the stack value itself.
 pub(crate) const INLINE: usize = 8;
 /// Payload words per slot.
 pub(super) const WORDS: usize = 3;
 
-/// One entry: `vtable` is `Some` exactly while the payload is live. Slots
-/// at and above the stack's `len` are uninitialised memory; a slot is
-/// written whole when an entry is pushed into it.
+/// One entry: the payload is live exactly while `vtable` is not
+/// [`CANCELLED`] (`vtable.cancelled` is false). Slots at and above the
+/// stack's `len` are uninitialised memory; a slot is written whole when an
+/// entry is pushed into it.
 pub(super) struct Slot {
-    pub(super) vtable: Cell<Option<&'static VTable>>,
+    pub(super) vtable: Cell<&'static VTable>,
     pub(super) data: UnsafeCell<MaybeUninit<[usize; WORDS]>>,
 }
 
@@ -31,10 +32,19 @@ impl Slot {
         unsafe { NonNull::new_unchecked(self.data.get().cast::<u8>()) }
     }
 
-    /// Takes the entry out of the slot, if it is still pending.
+    /// Takes the entry out of the slot, if it is still pending: the slot
+    /// is [`CANCELLED`] afterwards.
     #[inline]
     pub(super) fn take(&self) -> Option<(&'static VTable, NonNull<u8>)> {
-        self.vtable.take().map(|vtable| (vtable, self.data()))
+        let vtable = self.vtable.replace(CANCELLED);
+        (!vtable.cancelled).then(|| (vtable, self.data()))
+    }
+
+    /// The entry's vtable, if it is still pending.
+    #[inline]
+    pub(super) fn pending(&self) -> Option<&'static VTable> {
+        let vtable = self.vtable.get();
+        (!vtable.cancelled).then_some(vtable)
     }
 }
 
@@ -53,12 +63,14 @@ fn locate(index: usize) -> Option<(usize, usize)> {
 /// The chunks after the inline slots. Freed only when the stack itself is
 /// (its `Drop` ran, or unwound): a chunk is never freed or moved while the
 /// stack lives, so pointers into it stay valid however an emptying of the
-/// stack ended.
-pub(super) struct Chunks(UnsafeCell<Vec<NonNull<Slot>>>);
+/// stack ended. No drop glue of its own (the list is `ManuallyDrop`): the
+/// stack's `Drop` frees the chunks, also when it unwinds, so that a stack
+/// without chunks pays one test for them and nothing else.
+pub(super) struct Chunks(UnsafeCell<ManuallyDrop<Vec<NonNull<Slot>>>>);
 
 impl Chunks {
     pub(super) const fn new() -> Self {
-        Chunks(UnsafeCell::new(Vec::new()))
+        Chunks(UnsafeCell::new(ManuallyDrop::new(Vec::new())))
     }
 
     /// The slot at `offset` of chunk `chunk`, allocating the chunk (which is
@@ -107,36 +119,43 @@ impl Chunks {
 
     /// Hands the chunks to a new owner (`take_all`); this one has none.
     pub(super) fn take(&mut self) -> Chunks {
-        Chunks(UnsafeCell::new(core::mem::take(self.0.get_mut())))
+        let list: &mut Vec<NonNull<Slot>> = self.0.get_mut();
+        Chunks(UnsafeCell::new(ManuallyDrop::new(core::mem::take(list))))
     }
-}
 
-impl Drop for Chunks {
+    /// Whether anything is allocated (a chunk, or the list): whether
+    /// [`Chunks::free`] has anything to do.
     #[inline]
-    fn drop(&mut self) {
-        if self.0.get_mut().is_empty() {
-            return;
-        }
-        self.free();
+    pub(super) fn allocated(&self) -> bool {
+        // SAFETY: a shared borrow of the list, as in `get_or_alloc`.
+        unsafe { &*self.0.get() }.capacity() != 0
     }
 }
 
 impl Chunks {
-    /// Frees every chunk. Runs once, when the stack goes away: after its
-    /// `Drop` ran every entry, or while that `Drop` unwinds — in which case
-    /// the drain's guard has handled every entry first (or the process
-    /// aborted), so no payload is left in the memory freed here. A stack
-    /// that was leaked never frees its chunks.
+    /// Frees every chunk, and the list; the list is empty afterwards.
+    ///
+    /// # Safety
+    /// Called once, when the stack goes away: after its `Drop` ran every
+    /// entry, or while that `Drop` unwinds once the drain's guard handled
+    /// every entry — so no payload is left in the memory freed here — and
+    /// nothing uses a pointer into a chunk afterwards. No borrow of the
+    /// list is live. (A stack that was leaked never frees its chunks.)
     #[cold]
-    fn free(&mut self) {
-        for (chunk, slots) in self.0.get_mut().drain(..).enumerate() {
+    #[inline(never)]
+    pub(super) unsafe fn free(&self) {
+        // SAFETY: no other borrow of the list is live (the caller's
+        // guarantee), and the stack is `!Sync`.
+        let list: &mut Vec<NonNull<Slot>> = unsafe { &mut *self.0.get() };
+        for (chunk, slots) in core::mem::take(list).into_iter().enumerate() {
             let slice = core::ptr::slice_from_raw_parts_mut(
                 slots.as_ptr().cast::<MaybeUninit<Slot>>(),
                 INLINE << chunk,
             );
             // SAFETY: made by `Box::leak` of a `Box<[MaybeUninit<Slot>]>` of
-            // exactly this length in `alloc`, freed once here. `Slot` has no
-            // drop glue, and no pointer into the chunk outlives the stack.
+            // exactly this length in `alloc`, freed once here (the list is
+            // emptied). `Slot` has no drop glue, and no pointer into the
+            // chunk is used after (the caller's guarantee).
             drop(unsafe { Box::from_raw(slice) });
         }
     }
@@ -144,19 +163,20 @@ impl Chunks {
 
 impl RawStack<'_> {
     /// Where slot `index` is, initialised or not; allocates its chunk if
-    /// needed.
+    /// needed. `index` is `len` (a push).
     #[inline]
     pub(super) fn slot_ptr(&self, index: usize) -> NonNull<Slot> {
+        let (origin, end) = self.tail.get();
+        if index < end {
+            // SAFETY: the cached chunk holds the slots from its first index
+            // up to `end`, and `index` (`len`) is not below its first index
+            // (the cache is reset before `len` is lowered), so `origin +
+            // index` is inside that chunk, with its provenance; never null.
+            return unsafe { NonNull::new_unchecked(origin.wrapping_add(index)) };
+        }
         if index < INLINE {
             // SAFETY: `index < INLINE`, inside the array.
             return unsafe { self.inline_base().add(index) };
-        }
-        let (base, start, size) = self.tail.get();
-        let offset = index.wrapping_sub(start);
-        if offset < size {
-            // SAFETY: the cached chunk holds `size` slots from `base`, and
-            // `offset < size`.
-            return unsafe { NonNull::new_unchecked(base.add(offset)) };
         }
         self.next_tail(index)
     }
@@ -168,11 +188,17 @@ impl RawStack<'_> {
     fn next_tail(&self, index: usize) -> NonNull<Slot> {
         let (chunk, offset) = locate(index).expect("inline indices are handled by slot_ptr");
         let slot = self.chunks.get_or_alloc(chunk, offset);
-        // SAFETY: `offset` slots back is the chunk's first slot.
-        let base = unsafe { slot.sub(offset) };
-        self.tail
-            .set((base.as_ptr(), index - offset, INLINE << chunk));
+        // Where slot 0 would be; only ever offset back into the chunk.
+        let origin = slot.as_ptr().wrapping_sub(index);
+        self.tail.set((origin, index - offset + (INLINE << chunk)));
         slot
+    }
+
+    /// Forgets the cached chunk: called before `len` is lowered, which
+    /// could take it below the chunk's first index.
+    #[inline]
+    pub(super) fn reset_tail(&self) {
+        self.tail.set((core::ptr::null_mut(), 0));
     }
 
     /// The first inline slot, with provenance over all of them.

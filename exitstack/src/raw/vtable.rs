@@ -53,7 +53,31 @@ pub(super) struct VTable {
     /// Moves the payload out and starts it: asynchronous entries only.
     #[cfg(feature = "std")]
     pub(super) start: Option<StartFn>,
+    /// Whether this is [`CANCELLED`], the vtable of a slot whose entry was
+    /// cancelled (no payload left).
+    pub(super) cancelled: bool,
 }
+
+/// The vtable of a cancelled slot: nothing to run or drop, so that the
+/// drain loop calls it like any other instead of testing every slot.
+pub(super) const CANCELLED: &VTable = &VTable {
+    run: run_cancelled,
+    drop: drop_cancelled,
+    #[cfg(feature = "std")]
+    start: None,
+    cancelled: true,
+};
+
+/// # Safety
+/// None needed: a cancelled slot holds nothing, and nothing is read.
+#[allow(clippy::unnecessary_wraps, reason = "the type of `VTable::run`")]
+unsafe fn run_cancelled(_: NonNull<u8>, _: Outcome) -> Result<(), BoxError> {
+    Ok(())
+}
+
+/// # Safety
+/// As for [`run_cancelled`].
+unsafe fn drop_cancelled(_: NonNull<u8>) {}
 
 /// How an asynchronous entry is started: its payload, the outcome, the
 /// slot its future goes to.
@@ -77,6 +101,7 @@ impl<P: Run> Erased<P> {
             } else {
                 None
             },
+            cancelled: false,
         }
     } else {
         &VTable {
@@ -88,6 +113,7 @@ impl<P: Run> Erased<P> {
             } else {
                 None
             },
+            cancelled: false,
         }
     };
 }
