@@ -1,9 +1,17 @@
 //! Compile-fail and compile-pass cases. Regenerate the `.stderr` files with
 //! `TRYBUILD=overwrite cargo test --test ui` and read every diff.
+//!
+//! Two test cases, so that the compile-fail ones are only checked (`cargo
+//! check`: no code generation, no linking of a binary per case) and only
+//! the pass cases are built; one `TestCases` holding both would build
+//! every case. trybuild runs them one after the other.
 
 #[test]
 fn ui() {
-    let t = trybuild::TestCases::new();
-    t.compile_fail("tests/ui/*.rs");
-    t.pass("tests/ui/pass/*.rs");
+    trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
+}
+
+#[test]
+fn ui_pass() {
+    trybuild::TestCases::new().pass("tests/ui/pass/*.rs");
 }
