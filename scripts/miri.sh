@@ -5,7 +5,7 @@
 #   rustup component add --toolchain nightly miri rust-src
 #
 # Skipped, because Miri cannot run them:
-#   tests/ui.rs               trybuild invokes rustc as a child process
+#   verify/ui                 trybuild invokes rustc as a child process
 #   tests/no_abort.rs         each case re-runs the test binary as a child process
 #   tests/no_abort_matrix.rs  the same, one child process per cell
 #   tests/verify_edges.rs     only its `in_child_processes` module (compiled

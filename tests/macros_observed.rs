@@ -205,7 +205,7 @@ fn a_braced_macro_as_a_tail_value_is_observed() {
     );
 }
 
-// Labels are tracked by scope: tests/ui/pass/scope-shadowed-label.rs (rustc
+// Labels are tracked by scope: verify/ui/tests/ui/pass/scope-shadowed-label.rs (rustc
 // warns on a shadowed label, with no lint to allow it).
 
 // Generic return types: observed through `Fallible`.

@@ -323,7 +323,7 @@ fn nested_fns_have_their_own_scope() {
 }
 
 /// `Option::None` is not an error (and an `on_error` cleanup in a function
-/// returning an `Option` is a compile error: see tests/ui).
+/// returning an `Option` is a compile error: see verify/ui/tests/ui).
 #[exitstack::scope]
 fn option(log: &Log, value: Option<u8>) -> Option<u8> {
     defer!(on_success: push(log, "on success"));

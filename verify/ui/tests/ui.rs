@@ -1,5 +1,7 @@
 //! Compile-fail and compile-pass cases. Regenerate the `.stderr` files with
-//! `TRYBUILD=overwrite cargo test --test ui` and read every diff.
+//! `TRYBUILD=overwrite cargo test -p exitstack-ui` and read every diff. A
+//! package of its own (`verify/ui`), so that trybuild builds the cases
+//! against the few dependencies they use.
 //!
 //! Two test cases, so that the compile-fail ones are only checked (`cargo
 //! check`: no code generation, no linking of a binary per case) and only

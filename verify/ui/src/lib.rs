@@ -1,0 +1,1 @@
+//! The UI cases of `exitstack` (in `tests/`): no library code.
