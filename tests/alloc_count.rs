@@ -246,3 +246,25 @@ fn an_async_callback_future_larger_than_eight_words_is_boxed_once() {
     });
     assert_eq!((count, seen.get()), (1, 1));
 }
+
+/// A spawner costs a stack two allocations when it is given (the box the
+/// stack keeps it in, and its `Arc`), and nothing per entry; closed by
+/// `aclose`, nothing is handed off.
+#[test]
+fn a_spawner_costs_two_allocations_and_none_per_entry() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let count = allocations(|| {
+        block_on(async {
+            let mut stack = exitstack::SendAsyncExitStack::with_spawner(drop);
+            for _ in 0..8 {
+                stack.push_async_callback(async || {
+                    SEEN.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            stack.aclose().await.unwrap();
+        });
+    });
+    assert_eq!(SEEN.load(Ordering::Relaxed), 8);
+    assert_eq!(count, 2);
+}
