@@ -1,4 +1,4 @@
-//! The nine pinned policies of `ExitStack` (DESIGN.md), one or more tests
+//! The nine pinned policies of `ExitStack` (its docs' "Policies"), one or more tests
 //! each, named after the policy they prove.
 //!
 //! Each behaviour test is generic over the stack type and runs against

@@ -460,8 +460,8 @@ pub fn cleanup(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// * **Order.** Fallible cleanups run in LIFO order with every other
 ///   cleanup of the function, as the guards they are.
-/// * **A failed cleanup is an error for the ones after it** (DESIGN
-///   policy 8): the cleanups that run after it see `Outcome::Error`, so an
+/// * **A failed cleanup is an error for the ones after it** (policy 8 of
+///   the `ExitStack` docs): the cleanups that run after it see `Outcome::Error`, so an
 ///   `on_error` cleanup declared before a commit that fails rolls back, and
 ///   an `on_success` one does not run. In an `async fn`, the synchronous
 ///   cleanups run before the async ones (at the end of the body, with its

@@ -463,7 +463,7 @@ fn guards() {
     }
     show! {
         // With an `ErrorWatch`, a guard also sees an `Err` return (Zig's errdefer);
-        // `#[exitstack::scope]` (step 15) makes the watch for you.
+        // `#[exitstack::scope]` (step 16) makes the watch for you.
         fn parse(input: &str) -> Result<i32, ParseIntError> {
             let watch = ErrorWatch::new();
             let _undo = Guard::watching(&watch, When::Error, |_| println!("undo"));

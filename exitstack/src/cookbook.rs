@@ -499,7 +499,8 @@
 //! # Migrating from scopeguard
 //!
 //! Change `scopeguard::` to `exitstack::`; the value guards keep their
-//! names and signatures. The [crate docs](crate#coming-from-scopeguard)
+//! names and signatures, and the two `defer_on_*!` macros become
+//! `defer!(on_success: ..)` and `defer!(on_panic: ..)`. The [crate docs](crate#coming-from-scopeguard)
 //! have the full table and the two policies that differ; the common cases:
 //!
 //! | scopeguard | exitstack |

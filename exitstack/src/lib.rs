@@ -159,7 +159,9 @@
 //! # Coming from scopeguard
 //!
 //! Change `scopeguard::` to `exitstack::`: the value API has the same
-//! names, signatures and behaviour on the normal path.
+//! names, signatures and behaviour on the normal path; the two
+//! `defer_on_*!` macros become `defer!(on_success: ..)` and
+//! `defer!(on_panic: ..)`.
 //!
 //! ```
 //! // was: let mut file = scopeguard::guard(Vec::new(), |buffer| { .. });
@@ -233,7 +235,7 @@
 //! |----------|---------|-------|
 //! | `std`    | yes     | panic detection ([`Outcome::Panic`]), panic-robust closing (`catch_unwind`), [`AsyncExitStack`]; implies `alloc` |
 //! | `alloc`  | via `std` | [`ExitStack`], [`SendExitStack`] ([`Stack`]), [`CleanupError`] |
-//! | `macros` | yes     | `defer!`, `#[cleanup]`, `#[exitstack::scope]` |
+//! | `macros` | yes     | `#[cleanup]`, `#[exitstack::scope]` (and `cleanup!`, `pop_all!()` inside it); `defer!` is a `macro_rules!` macro, there without this feature |
 //!
 //! With `default-features = false` the crate has no dependencies and is
 //! `no_std`: [`Defer`], [`Guard`], [`ErrorWatch`], [`Outcome`], [`When`] and the

@@ -637,7 +637,7 @@ impl<M: Threading> Stack<'_, M> {
 ///    the entries after it see [`Outcome::Panic`].
 /// 4. **Errors**: `close()` returns every error in execution order. A stack
 ///    that is only dropped has nowhere to return them: they are discarded
-///    (debug builds print each to standard error); nothing panics.
+///    (they go to the report hook, [`set_report_hook`](crate::set_report_hook): by default a line on standard error in debug builds); nothing panics.
 /// 5. **Reuse**: after `close()` or `pop_all()` the stack is empty and takes
 ///    new entries.
 /// 6. **Deep stacks**: entries run in a loop; 100,000 of them need no

@@ -114,7 +114,12 @@ mod sealed {
     note = "a fallible cleanup's error becomes the function's `Err` when the body succeeded \
             (`{Self}: From<{C}>`), and is kept beside the body's error when it failed, with the \
             errors of the other cleanups (`{Self}: From<exitstack::ScopeError<{Self}>>`, and \
-            `{C}: Into<exitstack::BoxError>`)"
+            `{C}: Into<exitstack::BoxError>`)",
+    note = "error types that hold any cleanup's error: `Box<dyn Error + Send + Sync>`, \
+            `anyhow::Error` (and `std::io::Error` those of `io` cleanups), or an enum of your \
+            own with variants for `{C}` and `ScopeError<{Self}>`; \
+            not a `String`. A cleanup error shown as `_` is one rustc could not infer: name its \
+            type (`Ok::<(), E>(())`)"
 )]
 pub trait HoldsCleanupError<C>: Sized {
     /// `defer!(try: ..)`, `cleanup!(try: ..)`, `#[cleanup] fn name() ->
