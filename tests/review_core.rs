@@ -417,3 +417,35 @@ fn errors_with_panicking_drop_in_dropped_stack() {
         assert_eq!(reports.len(), (0..n).filter(|i| i % 3 == 0).count(), "{reports:?}");
     }
 }
+
+/// A stack made while a panic unwinds (in a `Drop`), kept, and dropped
+/// later during a *different* panic: the baseline is a bool (`was
+/// panicking`), so the second panic is not seen and the entry gets
+/// `Success` for a scope that ends in a panic (policy 3).
+#[test]
+#[ignore = "repro: a stack made during one unwinding reports Success when dropped in a later one"]
+fn baseline_made_while_unwinding_misses_a_later_panic() {
+    common::quiet_panics();
+    let seen: std::rc::Rc<RefCell<Vec<Outcome>>> = Default::default();
+    let keep: RefCell<Option<ExitStack<'static>>> = RefCell::new(None);
+    struct MakeOnUnwind<'k>(&'k RefCell<Option<ExitStack<'static>>>, std::rc::Rc<RefCell<Vec<Outcome>>>);
+    impl Drop for MakeOnUnwind<'_> {
+        fn drop(&mut self) {
+            let stack = ExitStack::new();
+            let seen = self.1.clone();
+            stack.push(move |o| seen.borrow_mut().push(o));
+            *self.0.borrow_mut() = Some(stack);
+        }
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let _m = MakeOnUnwind(&keep, seen.clone());
+        panic!("first");
+    }));
+    let stack = keep.borrow_mut().take().unwrap();
+    let _ = catch_unwind(AssertUnwindSafe(move || {
+        let _stack = stack;
+        panic!("second");
+    }));
+    eprintln!("seen: {:?}", seen.borrow());
+    assert_eq!(*seen.borrow(), [Outcome::Panic]);
+}
