@@ -1,6 +1,7 @@
 //! Adversarial review of the optimised untyped core (`raw/`, `stack.rs`):
 //! cancelled count, chunk cache, identities, fast drop loop, lazy errors.
 //! Sizes are small so that the file runs under Miri.
+#![allow(clippy::pedantic, clippy::len_zero, reason = "test code")]
 
 mod common;
 
@@ -446,6 +447,37 @@ fn baseline_made_while_unwinding_misses_a_later_panic() {
         let _stack = stack;
         panic!("second");
     }));
-    eprintln!("seen: {:?}", seen.borrow());
     assert_eq!(*seen.borrow(), [Outcome::Panic]);
+}
+
+/// Keys follow their entries through `From<SendExitStack>` and through an
+/// `AsyncExitStack`'s `pop_all`, cancelled chunk slots included.
+#[test]
+fn keys_follow_conversion_and_async_pop_all() {
+    let send = SendExitStack::new();
+    let k: Vec<_> = (0..12).map(|_| send.callback(|| ())).collect();
+    send.cancel(&k[10]).unwrap();
+    let local: ExitStack<'_> = send.into();
+    assert_eq!(local.len(), 11);
+    assert_eq!(local.cancel(&k[10]), Err(CancelError::NotPending));
+    assert_eq!(local.cancel(&k[11]), Ok(()));
+    assert_eq!(local.len(), 10);
+
+    let log = RefCell::new(Vec::new());
+    let mut a = exitstack::AsyncExitStack::new();
+    let keys: Vec<_> = (0..12u32)
+        .map(|i| {
+            let log = &log;
+            a.push_async_callback(move || async move { log.borrow_mut().push(i) })
+        })
+        .collect();
+    a.cancel(&keys[9]).unwrap();
+    let mut popped = a.pop_all();
+    assert_eq!(a.cancel(&keys[8]), Err(CancelError::ForeignKey));
+    assert_eq!(popped.cancel(&keys[8]), Ok(()));
+    assert_eq!(popped.len(), 10);
+    let mut fut = std::pin::pin!(popped.aclose());
+    assert!(common::poll_once(fut.as_mut()).is_ready());
+    let expect: Vec<u32> = (0..12).rev().filter(|&i| i != 8 && i != 9).collect();
+    assert_eq!(*log.borrow(), expect);
 }

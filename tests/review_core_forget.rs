@@ -1,5 +1,6 @@
 //! Adversarial review of the core, the tests that leak on purpose (run
 //! under Miri with `-Zmiri-ignore-leaks`).
+#![allow(clippy::pedantic, clippy::len_zero, reason = "test code")]
 
 mod common;
 
@@ -73,4 +74,46 @@ fn forgotten_aclose_mid_drain_then_reuse() {
     let mut expect: Vec<u32> = (100..109).rev().collect();
     expect.extend((0..12).rev().filter(|&i| i != 3 && i != 10));
     assert_eq!(*log.borrow(), expect);
+}
+
+/// A captured value whose `Drop` (run by `cancel`) registers on and
+/// cancels on its own stack, reached through a leaked `&'static` stack,
+/// across the chunk boundary, while a context's `&mut` is live: counts,
+/// keys and the context stay right.
+#[test]
+fn cancel_reentered_from_a_captured_drop() {
+    let stack: &'static ExitStack<'static> = Box::leak(Box::new(ExitStack::new()));
+    let ctx = stack.enter_context(vec![1u8]);
+    let victim = stack.callback(|| ());
+    let other = stack.callback(|| ());
+    struct Reenter {
+        stack: &'static ExitStack<'static>,
+        other: exitstack::EntryKey,
+        pushed: &'static RefCell<Vec<exitstack::EntryKey>>,
+    }
+    impl Drop for Reenter {
+        fn drop(&mut self) {
+            assert_eq!(self.stack.cancel(&self.other), Ok(()));
+            for _ in 0..10 {
+                let k = self.stack.callback(|| ());
+                self.pushed.borrow_mut().push(k);
+            }
+        }
+    }
+    let pushed: &'static RefCell<Vec<exitstack::EntryKey>> = Box::leak(Box::default());
+    let r = Reenter { stack, other, pushed };
+    let me = stack.callback(move || drop(r));
+    ctx.push(2);
+    assert_eq!(stack.len(), 4);
+    assert_eq!(stack.cancel(&me), Ok(()));
+    assert_eq!(stack.cancel(&me), Err(CancelError::NotPending));
+    assert_eq!(stack.cancel(&other), Err(CancelError::NotPending));
+    assert_eq!(stack.len(), 2 + 10);
+    ctx.push(3);
+    for k in pushed.borrow().iter() {
+        assert_eq!(stack.cancel(k), Ok(()));
+    }
+    assert_eq!(stack.cancel(&victim), Ok(()));
+    assert_eq!(stack.len(), 1);
+    assert_eq!(*ctx, [1, 2, 3]);
 }
