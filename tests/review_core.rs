@@ -14,7 +14,10 @@ use exitstack::{CancelError, ExitStack, Outcome, SendExitStack};
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 33) as usize) % n
     }
 }
@@ -45,7 +48,11 @@ fn cancel_push_pop_interleavings_match_model() {
                 }
                 10..=14 if !model.is_empty() => {
                     let i = rng.next(model.len());
-                    let expect = if model[i].2 { Ok(()) } else { Err(CancelError::NotPending) };
+                    let expect = if model[i].2 {
+                        Ok(())
+                    } else {
+                        Err(CancelError::NotPending)
+                    };
                     assert_eq!(stack.cancel(&model[i].0), expect, "seed {seed}");
                     model[i].2 = false;
                 }
@@ -55,7 +62,8 @@ fn cancel_push_pop_interleavings_match_model() {
                 }
                 16 => {
                     stack.close().unwrap();
-                    let expect: Vec<u32> = model.iter().rev().filter(|e| e.2).map(|e| e.1).collect();
+                    let expect: Vec<u32> =
+                        model.iter().rev().filter(|e| e.2).map(|e| e.1).collect();
                     assert_eq!(*log.borrow(), expect, "seed {seed}");
                     log.borrow_mut().clear();
                     stale.extend(model.drain(..).map(|e| e.0));
@@ -79,14 +87,19 @@ fn cancel_push_pop_interleavings_match_model() {
                     }
                     assert_eq!(moved.len(), model.iter().filter(|e| e.2).count());
                     drop(moved);
-                    let expect: Vec<u32> = model.iter().rev().filter(|e| e.2).map(|e| e.1).collect();
+                    let expect: Vec<u32> =
+                        model.iter().rev().filter(|e| e.2).map(|e| e.1).collect();
                     assert_eq!(*log.borrow(), expect, "seed {seed}");
                     log.borrow_mut().clear();
                     stale.extend(model.drain(..).map(|e| e.0));
                 }
                 _ => {}
             }
-            assert_eq!(stack.len(), model.iter().filter(|e| e.2).count(), "seed {seed}");
+            assert_eq!(
+                stack.len(),
+                model.iter().filter(|e| e.2).count(),
+                "seed {seed}"
+            );
             assert_eq!(stack.is_empty(), stack.len() == 0);
         }
         drop(stack);
@@ -189,7 +202,12 @@ fn fast_drop_loop_panic_then_panicking_capture_drop() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"first"));
     assert_eq!(
         *log.borrow(),
-        [(3, Outcome::Success), (2, Outcome::Success), (1, Outcome::Panic), (0, Outcome::Panic)]
+        [
+            (3, Outcome::Success),
+            (2, Outcome::Success),
+            (1, Outcome::Panic),
+            (0, Outcome::Panic)
+        ]
     );
 }
 
@@ -216,7 +234,11 @@ fn dropped_while_unwinding_with_chunks() {
         panic!("outer");
     }));
     assert_eq!(result.unwrap_err().downcast_ref::<&str>(), Some(&"outer"));
-    let expect: Vec<_> = (0..20u32).rev().filter(|&i| i != 10).map(|i| (i, Outcome::Panic)).collect();
+    let expect: Vec<_> = (0..20u32)
+        .rev()
+        .filter(|&i| i != 10)
+        .map(|i| (i, Outcome::Panic))
+        .collect();
     assert_eq!(*log.borrow(), expect);
 }
 
@@ -244,7 +266,10 @@ fn caught_panic_in_close_then_reuse() {
     }
     assert_eq!(stack.len(), 20);
     assert!(catch_unwind(AssertUnwindSafe(|| stack.close())).is_err());
-    let expect: Vec<u32> = (0..24).rev().filter(|i| ![2, 9, 20, 21].contains(i)).collect();
+    let expect: Vec<u32> = (0..24)
+        .rev()
+        .filter(|i| ![2, 9, 20, 21].contains(i))
+        .collect();
     assert_eq!(*log.borrow(), expect);
     assert_eq!(stack.len(), 0);
     for k in &keys {
@@ -412,10 +437,18 @@ fn errors_with_panicking_drop_in_dropped_stack() {
         // After the first failure (the newest multiple of 3), entries see Error.
         let first_fail = (0..n).rev().find(|i| i % 3 == 0).unwrap();
         for &(i, o) in &got {
-            let expect = if i < first_fail { Outcome::Error } else { Outcome::Success };
+            let expect = if i < first_fail {
+                Outcome::Error
+            } else {
+                Outcome::Success
+            };
             assert_eq!(o, expect, "n {n} entry {i}");
         }
-        assert_eq!(reports.len(), (0..n).filter(|i| i % 3 == 0).count(), "{reports:?}");
+        assert_eq!(
+            reports.len(),
+            (0..n).filter(|i| i % 3 == 0).count(),
+            "{reports:?}"
+        );
     }
 }
 
@@ -429,7 +462,10 @@ fn baseline_made_while_unwinding_misses_a_later_panic() {
     common::quiet_panics();
     let seen: std::rc::Rc<RefCell<Vec<Outcome>>> = Default::default();
     let keep: RefCell<Option<ExitStack<'static>>> = RefCell::new(None);
-    struct MakeOnUnwind<'k>(&'k RefCell<Option<ExitStack<'static>>>, std::rc::Rc<RefCell<Vec<Outcome>>>);
+    struct MakeOnUnwind<'k>(
+        &'k RefCell<Option<ExitStack<'static>>>,
+        std::rc::Rc<RefCell<Vec<Outcome>>>,
+    );
     impl Drop for MakeOnUnwind<'_> {
         fn drop(&mut self) {
             let stack = ExitStack::new();

@@ -101,7 +101,11 @@ fn cancel_reentered_from_a_captured_drop() {
         }
     }
     let pushed: &'static RefCell<Vec<exitstack::EntryKey>> = Box::leak(Box::default());
-    let r = Reenter { stack, other, pushed };
+    let r = Reenter {
+        stack,
+        other,
+        pushed,
+    };
     let me = stack.callback(move || drop(r));
     ctx.push(2);
     assert_eq!(stack.len(), 4);

@@ -85,9 +85,9 @@ pub trait AsyncExitContext {
 /// The policy for an asynchronous entry whose stack is dropped without
 /// `aclose().await` and without a spawner: a destructor cannot await, so
 /// the entry is dropped without running — never blocked on — and the
-/// report hook is told ([`Report::AsyncCleanupDropped`]: by default a line
+/// report hook is told ([`crate::Report::AsyncCleanupDropped`]: by default a line
 /// on standard error in debug builds). One whose future is dropped part-way
-/// is reported as [`Report::AsyncCleanupInterrupted`].
+/// is reported as [`crate::Report::AsyncCleanupInterrupted`].
 fn skipped_async_entry() {
     crate::report::report(&crate::Report::AsyncCleanupDropped);
 }

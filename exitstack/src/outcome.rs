@@ -21,8 +21,10 @@ use core::fmt;
 ///   its baseline. If a *new* panic then starts inside its own scope and
 ///   unwinds through it (to a `catch_unwind` inside that `Drop`), it still
 ///   sees `Success`: stable Rust exposes no panic count, so the new panic
-///   cannot be told from the old one. (Entries of a stack that run after one
-///   of its own entries panicked do see `Panic`: the stack saw it.)
+///   cannot be told from the old one. The same holds for such a stack kept
+///   past that unwinding (in a value that lives on) and dropped by a later
+///   panic. (Entries of a stack that run after one of its own entries
+///   panicked do see `Panic`: the stack saw it.)
 /// * **Moved to another thread.** The baseline is the thread's that made the
 ///   stack or guard: a `SendExitStack` made during unwinding and moved to
 ///   another thread sees `Success` even if a panic of that thread unwinds

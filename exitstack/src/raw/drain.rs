@@ -495,9 +495,13 @@ impl RawStack<'_> {
                     // `Drop`), and every entry was handled before: run by
                     // the drain, or by its guard if an entry panicked (a
                     // panic escaping that guard would be a second one in a
-                    // destructor: an abort); nothing is left in the chunks,
-                    // no borrow of their list is live, and nothing reaches
-                    // them after (the stack has no other drop glue).
+                    // destructor: an abort) — except when retiring the keys
+                    // panicked first (an epoch exhausted after 2^64
+                    // closes): then no entry ran, and the ones in the chunks
+                    // are leaked with them, never run nor dropped, which is
+                    // safe. Either way no borrow of the list or of a slot
+                    // is live, and nothing reaches them after (the stack
+                    // has no other drop glue).
                     unsafe { self.0.free() };
                 }
             }

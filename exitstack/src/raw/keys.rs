@@ -15,9 +15,14 @@
 //!    that holds the entries of the stack that issued it.
 //! 2. *The epoch is bumped before `len` is lowered.* Lowering `len` is the
 //!    only way a slot becomes free for reuse, and every place that lowers it
-//!    (`drain`, `pop`) calls [`RawStack::retire_keys`] first. The keys of the
-//!    entries still pending are retired with the others: nothing that runs
-//!    while a stack is being emptied can reach the stack to use them.
+//!    (`drain`, `pop`) calls [`RawStack::retire_keys`] first — the fast drop
+//!    of a stack of inline slots (`drop_inline_slots`) bumps it itself,
+//!    after the same check. The keys of the entries still pending are
+//!    retired with the others: nothing that runs while a stack is being
+//!    emptied can reach the stack to use them. `take_all` sets `len` (and
+//!    the epoch) of the stack it empties back to 0 without retiring keys:
+//!    it gives that stack a fresh identity in the same step, so by fact 1
+//!    every key it issued is foreign to it.
 //! 3. *The epoch never wraps* (64 bits, checked).
 //!
 //! So if a key's identity and epoch match, `len` has not been lowered since

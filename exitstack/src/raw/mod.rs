@@ -46,7 +46,8 @@ pub(crate) struct RawStack<'a> {
     inline: UnsafeCell<[MaybeUninit<Slot>; INLINE]>,
     chunks: Chunks,
     /// Slots in use, pending or cancelled: entries are at `0..len`. Lowered
-    /// only after [`RawStack::retire_keys`] (see `keys.rs`).
+    /// only after the epoch was bumped ([`RawStack::retire_keys`]), or, by
+    /// `take_all`, together with a fresh identity (see `keys.rs`, fact 2).
     len: Cell<usize>,
     /// Cancelled slots below `len` (pending entries: `len - cancelled`).
     /// The drain loops (`close`, `cancel_all`, a drop) call a cancelled

@@ -78,7 +78,9 @@ impl Chunks {
     #[inline]
     fn get_or_alloc(&self, chunk: usize, offset: usize) -> NonNull<Slot> {
         // SAFETY: the stack is `!Sync`; the vector is only mutated in
-        // `alloc` and `drop`, never while this shared borrow lives.
+        // `alloc` (no user code runs there, allocation aside), `take` (with
+        // `&mut self`) and `free` (the end of the stack's `Drop`), never
+        // while this shared borrow lives.
         let chunks = unsafe { &*self.0.get() };
         let base = match chunks.get(chunk) {
             Some(base) => *base,
