@@ -3,42 +3,18 @@
 //! marked `#[ignore = "repro: .."]`; all are fixed, and their comments say
 //! what was found.
 //!
-//! The report hook is process-wide: the tests that set it hold `HOOK`.
+//! The report hook is process-wide: the tests that set it hold a
+//! `Capture` (`tests/common/reports.rs`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+mod common;
+
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use common::harness::block_on;
+use common::reports::Capture;
 use exitstack::{HandOff, Outcome, Report, SendAsyncExitStack, defer};
-
-static HOOK: Mutex<()> = Mutex::new(());
-
-/// Sets a hook that collects every report's line, for as long as the
-/// guard lives; then restores the default.
-struct Capture {
-    seen: Arc<Mutex<Vec<String>>>,
-    _one: MutexGuard<'static, ()>,
-}
-
-impl Capture {
-    fn start() -> Capture {
-        let one = HOOK.lock().unwrap_or_else(PoisonError::into_inner);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        exitstack::set_report_hook(move |report| sink.lock().unwrap().push(report.to_string()));
-        Capture { seen, _one: one }
-    }
-
-    fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        exitstack::reset_report_hook();
-    }
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -50,17 +26,6 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn tokio_spawn(cleanups: HandOff) {
     tokio::spawn(cleanups);
-}
-
-/// A runtime-free executor (Miri runs it).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-    }
 }
 
 // --- 1. As documented ---
@@ -274,7 +239,7 @@ fn a_reentrant_panicking_hook() {
         }
     }
     let capture = Capture::start();
-    let inner = capture.seen.clone();
+    let inner = capture.list();
     let depth = Arc::new(Mutex::new(0));
     exitstack::set_report_hook(move |report| {
         let mut d = depth.lock().unwrap();

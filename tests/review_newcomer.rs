@@ -3,7 +3,8 @@
 //! they say is what happens. Tests that show a problem are
 //! `#[ignore = "repro: .."]`.
 //!
-//! The report hook is process-wide: the tests that set it hold `HOOK`.
+//! The report hook is process-wide: the tests that set it hold a
+//! `Capture` (`tests/common/reports.rs`).
 //!
 //! Every runtime claim tried here held: no test is ignored. What the review
 //! found is in the docs and in compile errors, which a test file cannot
@@ -13,42 +14,17 @@
 //! write; `exitstack::defer_on_unwind!` (a literal rename) is a bare
 //! "cannot find".
 
+mod common;
+
 use std::cell::RefCell;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::reports::Capture;
 use exitstack::{
     AsyncExitStack, ErrorWatch, Outcome, ScopeError, ScopeGuard, SendAsyncExitStack, defer,
 };
-
-static HOOK: Mutex<()> = Mutex::new(());
-
-/// Routes every report to a list while it lives (`set_report_hook`), then
-/// restores the default (`reset_report_hook`).
-struct Capture {
-    seen: Arc<Mutex<Vec<String>>>,
-    _one: MutexGuard<'static, ()>,
-}
-
-impl Capture {
-    fn start() -> Capture {
-        let one = HOOK.lock().unwrap_or_else(PoisonError::into_inner);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        exitstack::set_report_hook(move |report| sink.lock().unwrap().push(report.to_string()));
-        Capture { seen, _one: one }
-    }
-    fn lines(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        exitstack::reset_report_hook();
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Migrating a scopeguard program: "Change `scopeguard::` to `exitstack::`".
@@ -308,7 +284,7 @@ async fn aclose_footgun_and_fixes_on_tokio() {
     log.lock().unwrap().clear();
     assert!(fragile(log.clone(), "x").await.is_err());
     assert_eq!(*log.lock().unwrap(), ["sync cleanup"]); // the async one never ran
-    let lines = capture.lines();
+    let lines = capture.seen();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("did not run"), "{lines:?}");
 
@@ -319,7 +295,7 @@ async fn aclose_footgun_and_fixes_on_tokio() {
     log.lock().unwrap().clear();
     assert!(robust_too(log.clone(), "x").await.is_err());
     assert_eq!(*log.lock().unwrap(), ["sync cleanup", "async cleanup"]);
-    assert_eq!(capture.lines().len(), 1); // nothing more reported
+    assert_eq!(capture.seen().len(), 1); // nothing more reported
 }
 
 // ---------------------------------------------------------------------------
@@ -415,7 +391,7 @@ fn report_hook_routes_reports() {
     stack.try_callback(|| Err::<(), _>("disk full"));
     drop(stack);
     assert_eq!(
-        capture.lines(),
+        capture.seen(),
         ["exitstack: cleanup error discarded (stack dropped without close()): disk full"]
     );
 }
@@ -577,12 +553,12 @@ async fn handed_off_cleanup_error_goes_to_report_hook() {
         .unwrap();
     // the hand-off reports after its last cleanup: give it a moment
     for _ in 0..100 {
-        if !capture.lines().is_empty() {
+        if !capture.seen().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let lines = capture.lines();
+    let lines = capture.seen();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("rollback failed"), "{lines:?}");
 }
@@ -608,7 +584,7 @@ async fn cancelled_aclose_leaves_the_rest_registered() {
     assert_eq!(stack.len(), 1);
     stack.aclose().await.unwrap();
     assert_eq!(*log.lock().unwrap(), ["slow: started", "first registered"]);
-    let lines = capture.lines();
+    let lines = capture.seen();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("stopped part-way"), "{lines:?}");
 }

@@ -356,6 +356,16 @@ impl Progress {
         }
     }
 
+    /// What an entry's run, or its awaited future, gave: nothing, an
+    /// error, or a panic.
+    fn record(&mut self, ran: Result<Result<(), BoxError>, Payload>) {
+        match ran {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => self.failed(error),
+            Err(payload) => self.panicked(payload),
+        }
+    }
+
     /// An entry panicked: the ones after it see `Panic`; the first payload
     /// is kept (policy 3).
     fn panicked(&mut self, payload: Payload) {
@@ -416,11 +426,7 @@ impl Progress {
             crate::raw::discard_errors(errors, context);
         }
         if let Some(payload) = self.panic {
-            if std::thread::panicking() {
-                discard(payload);
-            } else {
-                resume_unwind(payload);
-            }
+            resume_unless_unwinding(payload);
         }
     }
 }
@@ -438,6 +444,17 @@ fn keep_progress<M: Threading>(side: &mut Option<Box<Side<'_, M>>>, progress: Pr
                 cancelled: None,
             }));
         }
+    }
+}
+
+/// A panic with no caller left to catch it: resumed, unless the thread is
+/// already unwinding (the drop runs in a destructor during a panic), where
+/// a second panic would abort; then it is discarded.
+fn resume_unless_unwinding(payload: Payload) {
+    if std::thread::panicking() {
+        discard(payload);
+    } else {
+        resume_unwind(payload);
     }
 }
 
@@ -519,11 +536,9 @@ async fn run_all<'a, M: Threading>(
         if !entry.is_async() {
             // SAFETY: `run_all` holds the stack exclusively: nothing is
             // registered between `take` and here.
-            match catch_unwind(AssertUnwindSafe(|| unsafe { entry.run(outcome) })) {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => progress.failed(error),
-                Err(payload) => progress.panicked(payload),
-            }
+            progress.record(catch_unwind(AssertUnwindSafe(|| unsafe {
+                entry.run(outcome)
+            })));
             continue;
         }
         let current = run.current.as_mut();
@@ -539,11 +554,7 @@ async fn run_all<'a, M: Threading>(
         }
         let polled = CatchUnwind(run.current.as_mut()).await;
         let progress = run.progress.as_mut().expect("taken only at the end");
-        match polled {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => progress.failed(error),
-            Err(payload) => progress.panicked(payload),
-        }
+        progress.record(polled);
         // Dropping the future runs what it still holds, which may panic too.
         let current = run.current.as_mut();
         if let Err(payload) = catch_unwind(AssertUnwindSafe(move || current.clear())) {
@@ -652,11 +663,9 @@ fn hand_off(
         if !entry.is_async() {
             // SAFETY: `rest` is owned here: nothing is registered between
             // `take` and here.
-            match catch_unwind(AssertUnwindSafe(|| unsafe { entry.run(outcome) })) {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => progress.failed(error),
-                Err(payload) => progress.panicked(payload),
-            }
+            progress.record(catch_unwind(AssertUnwindSafe(|| unsafe {
+                entry.run(outcome)
+            })));
             continue;
         }
         let mut first = Box::pin(FutureSlot::new());
@@ -700,11 +709,7 @@ fn hand_off(
         crate::raw::discard_errors(errors, context);
     }
     if let Some(payload) = panic {
-        if std::thread::panicking() {
-            discard(payload);
-        } else {
-            resume_unwind(payload);
-        }
+        resume_unless_unwinding(payload);
     }
 }
 
@@ -746,11 +751,7 @@ async fn handed_off(mut first: Unfinished, mut rest: SendAsyncExitStack<'static>
         .as_mut()
         .and_then(|side| side.progress.take())
         .expect("the hand-off leaves its progress to `rest`");
-    match polled {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => progress.failed(error),
-        Err(payload) => progress.panicked(payload),
-    }
+    progress.record(polled);
     if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(first))) {
         progress.panicked(payload);
     }

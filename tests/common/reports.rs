@@ -8,7 +8,7 @@
 //! goes to its list; any other is printed, as by default.
 
 use std::cell::RefCell;
-use std::sync::{Mutex, MutexGuard, Once, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 
 thread_local!(static THREAD: RefCell<Option<Vec<String>>> = const { RefCell::new(None) });
 
@@ -95,3 +95,41 @@ pub const ASYNC_DROPPED: &str = "exitstack: an async cleanup did not run: its As
 pub const ASYNC_INTERRUPTED: &str = "exitstack: an async cleanup was stopped part-way: its future \
                                      was dropped before it finished (an aclose() cut short, or a \
                                      runtime shutting down)";
+
+/// Held by a `Capture` while it lives: one at a time.
+static HOOK: Mutex<()> = Mutex::new(());
+
+/// For suites that set hooks of their own (and so cannot use the hook
+/// [`capture`] and [`capture_all`] install once): sets a hook that collects
+/// every report's line, for as long as the guard lives, then restores the
+/// default. One at a time in a test binary.
+pub struct Capture {
+    seen: Arc<Mutex<Vec<String>>>,
+    _one: MutexGuard<'static, ()>,
+}
+
+impl Capture {
+    pub fn start() -> Capture {
+        let one = HOOK.lock().unwrap_or_else(PoisonError::into_inner);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        exitstack::set_report_hook(move |report| sink.lock().unwrap().push(report.to_string()));
+        Capture { seen, _one: one }
+    }
+
+    /// The lines reported so far.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The list itself, for a hook of the test's own that adds to it.
+    pub fn list(&self) -> Arc<Mutex<Vec<String>>> {
+        self.seen.clone()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        exitstack::reset_report_hook();
+    }
+}
